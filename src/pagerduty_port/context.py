@@ -1,0 +1,108 @@
+"""The `port_context` Port sends with a self-service run, in the shapes Port has used over time."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InputError
+
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+EXAMPLE = '{"blueprint": "pagerdutyService", "entity": "PABC123", "run_id": "r_abc"}'
+
+
+@dataclass(frozen=True)
+class PortContext:
+    """Who and what a Port run is about. Every field is optional: actions also run outside Port."""
+
+    blueprint: str | None = None
+    entity: str | None = None  # the entity's identifier
+    entity_data: dict[str, Any] = field(default_factory=dict)  # the whole entity, when Port sent it
+    run_id: str | None = None
+    relations: dict[str, Any] = field(default_factory=dict)
+
+    def relation(self, name: str) -> str | None:
+        """The single identifier a relation points at (the first one of a many-relation)."""
+        value = self.relations.get(name)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if isinstance(value, dict):
+            value = value.get("identifier")
+        return value if isinstance(value, str) and value else None
+
+
+def _string(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _parse_object(text: str, input_name: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(text)
+    except ValueError as exc:
+        raise InputError(
+            input_name, f"is not valid JSON ({exc}); expected a JSON object such as {EXAMPLE}."
+        ) from None
+    if not isinstance(parsed, dict):
+        raise InputError(
+            input_name,
+            f"is JSON {type(parsed).__name__}; expected a JSON object such as {EXAMPLE}.",
+        )
+    return parsed
+
+
+def _entity_fields(raw: Any, input_name: str) -> tuple[str | None, dict[str, Any]]:
+    """Port sends the entity as its identifier or as the whole entity object."""
+    if raw is None or raw == "":
+        return None, {}
+    if isinstance(raw, dict):
+        return _string(raw.get("identifier")), raw
+    identifier = _string(raw)
+    if identifier is None:
+        raise InputError(
+            input_name, "has an 'entity' that is neither an identifier nor an entity object."
+        )
+    return identifier, {}
+
+
+def parse_port_context(port_context: str | None, port_payload: str | None = None) -> PortContext:
+    """Read `port_context` (or the older `port_payload` with `context.runId`)."""
+    if port_context:
+        data = _parse_object(port_context, "port_context")
+        name = "port_context"
+    elif port_payload:
+        data = _parse_object(port_payload, "port_payload")
+        name = "port_payload"
+        legacy = data.get("context") if isinstance(data.get("context"), dict) else {}
+        payload = data.get("payload") if isinstance(data.get("payload"), dict) else {}
+        data = {
+            "blueprint": legacy.get("blueprint"),
+            "entity": legacy.get("entity") or payload.get("entity"),
+            "run_id": legacy.get("runId"),
+            "relations": legacy.get("relations"),
+        }
+    else:
+        return PortContext()
+
+    entity, entity_data = _entity_fields(data.get("entity"), name)
+    relations = data.get("relations")
+    if relations is None:
+        relations = entity_data.get("relations") or {}
+    if not isinstance(relations, dict):
+        raise InputError(name, "has 'relations' that is not an object of relation -> identifier.")
+    run_id = _string(data.get("run_id") or data.get("runId") or data.get("runID"))
+    if run_id is not None and not RUN_ID_RE.match(run_id):
+        raise InputError(name, f"has run id {run_id!r}; expected a Port run id such as r_abc123.")
+    blueprint = _string(data.get("blueprint") or entity_data.get("blueprint"))
+    return PortContext(
+        blueprint=blueprint,
+        entity=entity,
+        entity_data=entity_data,
+        run_id=run_id,
+        relations=relations,
+    )

@@ -1,0 +1,97 @@
+"""Settings every operation shares, parsed once from the environment before any request."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .context import RUN_ID_RE, PortContext, parse_port_context
+from .errors import InputError
+from .inputs import Inputs
+
+PORT_API_URL = "https://api.getport.io"
+PAGERDUTY_API_URL = "https://api.pagerduty.com"
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com"
+INCIDENT_BLUEPRINT = "pagerdutyIncident"
+SERVICE_BLUEPRINT = "pagerdutyService"
+OPERATION_ENV = "PAGERDUTY_PORT_OPERATION"
+
+
+@dataclass(frozen=True)
+class PortCredentials:
+    client_id: str
+    client_secret: str
+    base_url: str
+
+
+@dataclass(frozen=True)
+class GitHubRun:
+    """Where this step runs, to link back to it from PagerDuty and Port."""
+
+    server_url: str | None
+    repository: str | None
+    run_id: str | None
+    run_attempt: str | None
+    job: str | None
+
+    @property
+    def url(self) -> str | None:
+        if self.server_url and self.repository and self.run_id:
+            return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
+        return None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> GitHubRun:
+        return cls(
+            server_url=environ.get("GITHUB_SERVER_URL") or None,
+            repository=environ.get("GITHUB_REPOSITORY") or None,
+            run_id=environ.get("GITHUB_RUN_ID") or None,
+            run_attempt=environ.get("GITHUB_RUN_ATTEMPT") or None,
+            job=environ.get("GITHUB_JOB") or None,
+        )
+
+
+@dataclass(frozen=True)
+class CommonSettings:
+    port: PortCredentials | None  # None: run without Port
+    context: PortContext
+    run_id: str | None
+    pagerduty_token: str | None
+    pagerduty_api_url: str
+    blueprint: str
+    report_status: bool
+    github: GitHubRun
+
+
+def read_common(inputs: Inputs, environ: Mapping[str, str] | None = None) -> CommonSettings:
+    """Parse and validate the inputs every action shares; raise InputError on the first bad one."""
+    environ = os.environ if environ is None else environ
+    client_id = inputs.secret("port_client_id", aliases=("portClientId",))
+    client_secret = inputs.secret("port_client_secret", aliases=("portClientSecret",))
+    port_base_url = inputs.url("port_base_url", default=PORT_API_URL)
+    if bool(client_id) != bool(client_secret):
+        missing = "port_client_secret" if client_id else "port_client_id"
+        raise InputError(
+            missing, "is required when the other Port credential is given; set both or neither."
+        )
+    port = (
+        PortCredentials(client_id, client_secret, port_base_url)
+        if client_id and client_secret
+        else None
+    )
+    context = parse_port_context(inputs.raw("port_context"), inputs.raw("port_payload"))
+    run_id = inputs.text("port_run_id", aliases=("portRunId",)) or context.run_id
+    if run_id is not None and not RUN_ID_RE.match(run_id):
+        raise InputError("port_run_id", f"got {run_id!r}; expected a Port run id such as r_abc123.")
+    token = inputs.secret("pagerduty_token", aliases=("token",))
+    return CommonSettings(
+        port=port,
+        context=context,
+        run_id=run_id,
+        pagerduty_token=token,
+        pagerduty_api_url=inputs.url("pagerduty_api_url", default=PAGERDUTY_API_URL),
+        blueprint=inputs.text("blueprint", aliases=("blueprintIdentifier",)) or INCIDENT_BLUEPRINT,
+        report_status=inputs.boolean("report_status", default=False),
+        github=GitHubRun.from_environ(environ),
+    )
