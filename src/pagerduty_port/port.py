@@ -1,0 +1,259 @@
+"""A client for Port's API: one login per run, run logs and links, entity writes and reads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from .errors import PortError
+from .http import RetryPolicy, json_or_none, send, short_text
+from .masking import SECRETS
+
+BULK_MAX_ENTITIES = 20
+BULK_MAX_BYTES = 1024 * 1024
+DELETE_MAX_ENTITIES = 100
+SEARCH_PAGE = 1000
+_EXPIRY_MARGIN = 60.0  # renew this many seconds before Port says the token expires
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def error_from_response(response: requests.Response, method: str, path: str) -> PortError:
+    body = json_or_none(response)
+    if isinstance(body, dict) and ("message" in body or "error" in body):
+        details = body.get("details")
+        return PortError(
+            str(body.get("message") or body.get("error")),
+            status=response.status_code,
+            code=body.get("error"),
+            details=[str(details)] if details else [],
+            method=method,
+            path=path,
+        )
+    return PortError(short_text(response), status=response.status_code, method=method, path=path)
+
+
+@dataclass
+class BulkResult:
+    """Which entities of a bulk write Port accepted and which it refused, by identifier."""
+
+    written: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+class PortClient:
+    def __init__(
+        self,
+        session: requests.Session,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        policy: RetryPolicy | None = None,
+        on_retry: Callable[[str], None] | None = None,
+    ) -> None:
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self.policy = policy or RetryPolicy()
+        self.on_retry = on_retry
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+        self.logins = 0
+
+    # Auth ------------------------------------------------------------------------------
+    def login(self) -> None:
+        """Exchange the client credentials for an access token (masked at once)."""
+        path = "/v1/auth/access_token"
+        response = send(
+            self.session,
+            "POST",
+            self.base_url + path,
+            policy=self.policy,
+            describe="Port login",
+            on_retry=self.on_retry,
+            json={"clientId": self._client_id, "clientSecret": self._client_secret},
+        )
+        data = json_or_none(response)
+        if response.status_code >= 400 or not isinstance(data, dict) or not data.get("accessToken"):
+            error = error_from_response(response, "POST", path)
+            hint = (
+                " Check port_client_id / port_client_secret, and that port_base_url matches your "
+                "Port region (EU https://api.port.io, US https://api.us.port.io)."
+            )
+            raise PortError(
+                f"login failed: {error.reason}.{hint}",
+                status=response.status_code,
+                code=error.code,
+                method="POST",
+                path=path,
+            )
+        token = str(data["accessToken"])
+        SECRETS.add(token)
+        self._token = token
+        expires_in = float(data.get("expiresIn") or 3600)
+        self._expires_at = time.monotonic() + max(0.0, expires_in - _EXPIRY_MARGIN)
+        self.logins += 1
+
+    def _auth(self) -> str:
+        with self._lock:
+            if self._token is None or time.monotonic() >= self._expires_at:
+                self.login()
+            return f"Bearer {self._token}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        allow: Iterable[int] = (),
+    ) -> tuple[int, Any]:
+        """Send an authenticated request; returns (status, JSON) or raises PortError."""
+        response = send(
+            self.session,
+            method,
+            self.base_url + path,
+            policy=self.policy,
+            describe=f"Port {method} {path}",
+            on_retry=self.on_retry,
+            headers={"Authorization": self._auth()},
+            params=params,
+            json=body,
+        )
+        if response.status_code >= 400 and response.status_code not in set(allow):
+            raise error_from_response(response, method, path)
+        return response.status_code, json_or_none(response)
+
+    # Action runs -----------------------------------------------------------------------
+    def add_run_log(
+        self,
+        run_id: str,
+        message: str,
+        *,
+        termination_status: str | None = None,
+        status_label: str | None = None,
+    ) -> None:
+        body: dict[str, Any] = {"message": message}
+        if termination_status:
+            body["terminationStatus"] = termination_status
+        if status_label:
+            body["statusLabel"] = status_label
+        self.request("POST", f"/v1/actions/runs/{_q(run_id)}/logs", body=body)
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        """PATCH the run; only Port's keys (status, statusLabel, link, summary, externalRunId)."""
+        allowed = {"status", "statusLabel", "link", "summary", "externalRunId"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"Port runs do not accept {sorted(unknown)}")
+        body = {k: v for k, v in fields.items() if v is not None}
+        self.request("PATCH", f"/v1/actions/runs/{_q(run_id)}", body=body)
+
+    # Entities --------------------------------------------------------------------------
+    @staticmethod
+    def _write_params(run_id: str | None, create_missing_related: bool) -> dict[str, str]:
+        params = {"upsert": "true", "merge": "true"}
+        if create_missing_related:
+            params["create_missing_related_entities"] = "true"
+        if run_id:
+            params["run_id"] = run_id
+        return params
+
+    def upsert_entity(
+        self,
+        blueprint: str,
+        entity: dict[str, Any],
+        *,
+        run_id: str | None = None,
+        create_missing_related: bool = True,
+    ) -> dict[str, Any]:
+        _, data = self.request(
+            "POST",
+            f"/v1/blueprints/{_q(blueprint)}/entities",
+            params=self._write_params(run_id, create_missing_related),
+            body=entity,
+        )
+        return (data or {}).get("entity") or {}
+
+    def bulk_upsert(
+        self,
+        blueprint: str,
+        entities: list[dict[str, Any]],
+        *,
+        run_id: str | None = None,
+        create_missing_related: bool = True,
+    ) -> BulkResult:
+        """One bulk request (1..20 entities); a 207 is split into written and failed."""
+        if not 1 <= len(entities) <= BULK_MAX_ENTITIES:
+            raise ValueError(f"a bulk write takes 1 to {BULK_MAX_ENTITIES} entities")
+        status, data = self.request(
+            "POST",
+            f"/v1/blueprints/{_q(blueprint)}/entities/bulk",
+            params=self._write_params(run_id, create_missing_related),
+            body={"entities": entities},
+            allow=(207,),
+        )
+        result = BulkResult()
+        errors = (data or {}).get("errors") or [] if status == 207 else []
+        for error in errors:
+            index = error.get("index")
+            identifier = error.get("identifier")
+            if identifier is None and isinstance(index, int) and index < len(entities):
+                identifier = entities[index].get("identifier")
+            result.failed[str(identifier)] = str(error.get("message") or error.get("error"))
+        result.written = [
+            e["identifier"] for e in entities if str(e["identifier"]) not in result.failed
+        ]
+        return result
+
+    def search_entities(
+        self,
+        blueprint: str,
+        *,
+        include: Iterable[str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every entity of `blueprint`, following Port's cursor."""
+        cursor: str | None = None
+        while True:
+            body: dict[str, Any] = {"limit": SEARCH_PAGE}
+            if include is not None:
+                body["include"] = list(include)
+            if cursor:
+                body["from"] = cursor
+            _, data = self.request(
+                "POST", f"/v1/blueprints/{_q(blueprint)}/entities/search", body=body
+            )
+            yield from (data or {}).get("entities") or []
+            cursor = (data or {}).get("next")
+            if not cursor:
+                return
+
+    def delete_entity(self, blueprint: str, identifier: str, *, run_id: str | None = None) -> None:
+        params = {"delete_dependents": "false"}
+        if run_id:
+            params["run_id"] = run_id
+        self.request(
+            "DELETE", f"/v1/blueprints/{_q(blueprint)}/entities/{_q(identifier)}", params=params
+        )
+
+    # Blueprints ------------------------------------------------------------------------
+    def get_blueprint(self, identifier: str) -> dict[str, Any] | None:
+        status, data = self.request("GET", f"/v1/blueprints/{_q(identifier)}", allow=(404,))
+        if status == 404:
+            return None
+        return (data or {}).get("blueprint")
+
+    def create_blueprint(self, blueprint: dict[str, Any]) -> None:
+        self.request("POST", "/v1/blueprints", body=blueprint)
