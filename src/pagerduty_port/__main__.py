@@ -1,0 +1,7 @@
+"""Entrypoint of the image: `python3 -m pagerduty_port`."""
+
+import sys
+
+from .main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The operations the image can run, by the name the action passes in PAGERDUTY_PORT_OPERATION."""

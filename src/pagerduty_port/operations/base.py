@@ -1,0 +1,58 @@
+"""What every operation receives: validated settings, one HTTP session, clients and a reporter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+
+from ..errors import InputError
+from ..inputs import Inputs
+from ..pagerduty import PagerDutyClient
+from ..port import PortClient
+from ..report import Reporter
+from ..settings import CommonSettings
+
+
+@dataclass
+class Runtime:
+    common: CommonSettings
+    session: requests.Session
+    reporter: Reporter
+    port: PortClient | None
+    _pagerduty: PagerDutyClient | None = field(default=None, repr=False)
+
+    def pagerduty(self) -> PagerDutyClient:
+        """The REST client; operations that reach here have checked the token is present."""
+        if self._pagerduty is None:
+            token = self.common.pagerduty_token
+            if not token:
+                raise InputError("pagerduty_token", "is required for this operation.")
+            self._pagerduty = PagerDutyClient(
+                self.session,
+                token,
+                self.common.pagerduty_api_url,
+                on_retry=self.reporter.progress,
+            )
+        return self._pagerduty
+
+    def upsert_incident(self, entity: dict[str, Any]) -> None:
+        """Write the incident entity to Port (when Port is configured) under the run id."""
+        if self.port is None:
+            self.reporter.progress("Skipping the catalogue update: no Port credentials.")
+            return
+        self.port.upsert_entity(self.common.blueprint, entity, run_id=self.common.run_id)
+        self.reporter.progress(
+            f"Updated the catalogue entity {self.common.blueprint}/{entity['identifier']}."
+        )
+
+
+class Operation(Protocol):
+    name: str
+
+    def parse(self, inputs: Inputs, common: CommonSettings) -> Any:
+        """Validate every input of the operation; raise InputError before any request."""
+        ...
+
+    def run(self, settings: Any, runtime: Runtime) -> None: ...

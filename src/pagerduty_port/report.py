@@ -1,0 +1,160 @@
+"""Where an action's progress goes: the GitHub log, the Port run, step outputs and the summary.
+
+Every line passes through the secret registry first, so nothing printed can reveal a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+import github_action_utils as gha
+
+from .errors import ActionError
+from .masking import SECRETS
+from .port import PortClient
+
+log = logging.getLogger("pagerduty_port")
+
+
+class WorkflowCommandHandler(logging.Handler):
+    """Logging records as GitHub workflow commands (debug/warning/error), secrets scrubbed."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__()
+        self.stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = SECRETS.scrub(self.format(record))
+            if record.levelno >= logging.ERROR:
+                gha.error(message)
+            elif record.levelno >= logging.WARNING:
+                gha.warning(message)
+            elif record.levelno >= logging.INFO:
+                gha.echo(defuse_commands(message))
+            else:
+                gha.debug(message)
+        except Exception:
+            self.handleError(record)
+
+
+def defuse_commands(text: str) -> str:
+    """Keep user-supplied text (a title, an API message) from being read as a workflow command."""
+    return "\n".join(
+        " " + line if line.lstrip().startswith("::") else line for line in text.split("\n")
+    )
+
+
+def setup_logging(environ: Mapping[str, str]) -> None:
+    root = logging.getLogger("pagerduty_port")
+    root.handlers[:] = [WorkflowCommandHandler()]
+    debug = environ.get("RUNNER_DEBUG") == "1" or environ.get("ACTIONS_STEP_DEBUG") == "true"
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    root.propagate = False
+
+
+class Reporter:
+    """Progress for one run, mirrored to Port's run log when Port and a run id are known."""
+
+    def __init__(
+        self,
+        port: PortClient | None,
+        run_id: str | None,
+        *,
+        report_status: bool = False,
+        environ: Mapping[str, str] | None = None,
+        stderr: TextIO = sys.stderr,
+    ) -> None:
+        self.port = port
+        self.run_id = run_id
+        self.report_status = report_status
+        self.environ = os.environ if environ is None else environ
+        self.stderr = stderr
+        self._port_log_ok = port is not None and run_id is not None
+        self._links: list[str] = []
+        self.outputs: dict[str, str] = {}
+
+    @property
+    def mirrors_to_port(self) -> bool:
+        return self._port_log_ok
+
+    def start(self, first_message: str) -> None:
+        """Log in to Port (failing clearly if that fails) and write the first run-log line."""
+        if self.port is None:
+            log.info("Port credentials not given: skipping Port (no run log, no catalogue update).")
+        else:
+            self.port.login()
+            if self.run_id is None:
+                log.info(
+                    "No Port run id (port_context.run_id or port_run_id): skipping the run log."
+                )
+        self.progress(first_message)
+
+    def progress(self, message: str) -> None:
+        log.info(message)
+        self._to_port(message)
+
+    def warning(self, message: str) -> None:
+        log.warning(message)
+        self._to_port(f"Warning: {message}")
+
+    def _to_port(self, message: str, **extra: Any) -> None:
+        if not self._port_log_ok:
+            return
+        assert self.port is not None
+        assert self.run_id is not None
+        try:
+            self.port.add_run_log(self.run_id, SECRETS.scrub(message), **extra)
+        except ActionError as exc:
+            # A run log that cannot be written must not hide the real outcome; say so once.
+            self._port_log_ok = False
+            log.warning(f"Could not write to the Port run log, continuing without it: {exc}")
+
+    def link(self, url: str, status_label: str | None = None) -> None:
+        """Attach `url` to the Port run (each PATCH replaces the list, so keep them all)."""
+        if url not in self._links:
+            self._links.append(url)
+        if self.port is None or self.run_id is None:
+            return
+        try:
+            self.port.update_run(self.run_id, link=list(self._links), statusLabel=status_label)
+        except ActionError as exc:
+            log.warning(f"Could not link the Port run to {url}: {exc}")
+
+    def set_outputs(self, values: Mapping[str, Any]) -> None:
+        for name, value in values.items():
+            text = SECRETS.scrub("" if value is None else str(value))
+            self.outputs[name] = text
+            if self.environ.get("GITHUB_OUTPUT"):
+                gha.set_output(name, text)
+            else:
+                log.info(f"output {name}={text}")
+
+    def summary(self, markdown: str) -> None:
+        text = SECRETS.scrub(markdown)
+        if self.environ.get("GITHUB_STEP_SUMMARY"):
+            gha.append_job_summary(text)
+        else:
+            log.debug("job summary:\n" + text)
+
+    def succeed(self, label: str) -> None:
+        if self.report_status and self.port is not None and self.run_id is not None:
+            try:
+                self.port.update_run(self.run_id, status="SUCCESS", statusLabel=label)
+            except ActionError as exc:
+                log.warning(f"Could not mark the Port run as successful: {exc}")
+
+    def fail(self, reason: str) -> None:
+        """Print ::error, write the reason to the Port run, and mark it failed if asked to."""
+        reason = SECRETS.scrub(reason)
+        log.error(reason)
+        self._to_port(f"Failed: {reason}")
+        if self.report_status and self.port is not None and self.run_id is not None:
+            try:
+                self.port.update_run(self.run_id, status="FAILURE", statusLabel="Failed")
+            except ActionError as exc:
+                log.warning(f"Could not mark the Port run as failed: {exc}")
