@@ -16,13 +16,17 @@ from .inputs import Inputs
 from .masking import SECRETS
 from .operations.base import Operation, Runtime
 from .operations.create_incident import OPERATION as CREATE_INCIDENT
+from .operations.escalate import OPERATION as ESCALATE
+from .operations.trigger_incident import OPERATION as TRIGGER_INCIDENT
 from .port import PortClient
 from .report import Reporter, setup_logging
 from .settings import OPERATION_ENV, CommonSettings, read_common
 
 log = logging.getLogger("pagerduty_port")
 
-OPERATIONS: dict[str, Operation] = {op.name: op for op in (CREATE_INCIDENT,)}
+OPERATIONS: dict[str, Operation] = {
+    op.name: op for op in (CREATE_INCIDENT, TRIGGER_INCIDENT, ESCALATE)
+}
 PLANNED = ("trigger-incident", "escalate", "sync")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,6 +23,7 @@ class Runtime:
     session: requests.Session
     reporter: Reporter
     port: PortClient | None
+    sleep: Callable[[float], None] = time.sleep
     _pagerduty: PagerDutyClient | None = field(default=None, repr=False)
 
     def pagerduty(self) -> PagerDutyClient:

@@ -1,0 +1,286 @@
+"""trigger-incident: send an Events API v2 event and bring the resulting incident into Port."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..errors import InputError, PagerDutyError
+from ..events import MAX_BODY_BYTES, EventsClient, encode_event
+from ..incident_entity import INCIDENT_INCLUDES, incident_entity
+from ..inputs import Inputs
+from ..pagerduty import PagerDutyClient
+from ..settings import PAGERDUTY_EVENTS_URL, CommonSettings
+from ..summary import incident_summary, table
+from .base import Runtime
+
+ROUTING_KEY_RE = re.compile(r"^[A-Za-z0-9]{32}$")
+PORT_IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9@_.+:\\/=-]{1,1000}$")
+EVENT_STATUS = {"trigger": "triggered", "acknowledge": "acknowledged", "resolve": "resolved"}
+# Events are processed asynchronously; these waits (about 12 s in all) bound the look-up.
+POLL_WAITS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
+MAX_SUMMARY = 1024
+MAX_DEDUP_KEY = 255
+
+
+@dataclass(frozen=True)
+class TriggerSettings:
+    routing_key: str
+    event_action: str
+    dedup_key: str | None
+    dedup_from_context: str | None  # an incident entity whose incident_key to look up
+    event: dict[str, Any]
+    events_url: str
+
+
+def _objects(inputs: Inputs, name: str, required_key: str, example: str) -> list[dict] | None:
+    items = inputs.json_value(name, expect=list, example=example)
+    if items is None:
+        return None
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get(required_key), str):
+            raise InputError(
+                name,
+                f"item {index} must be an object with a string '{required_key}', "
+                f"such as {example}.",
+            )
+    return items
+
+
+def _timestamp(inputs: Inputs) -> str | None:
+    value = inputs.text("timestamp")
+    if value is None:
+        return None
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            "timestamp", f"got {value!r}; expected an ISO 8601 time such as 2026-01-31T12:00:00Z."
+        ) from None
+    return value
+
+
+def _check_size(event: dict[str, Any]) -> None:
+    size = len(encode_event(event))
+    if size <= MAX_BODY_BYTES:
+        return
+    payload = event.get("payload") or {}
+    sizes = {
+        "custom_details": len(encode_event(payload.get("custom_details") or {})),
+        "summary": len(encode_event(payload.get("summary") or "")),
+        "links": len(encode_event(event.get("links") or [])),
+        "images": len(encode_event(event.get("images") or [])),
+    }
+    culprit = max(sizes, key=lambda k: sizes[k])
+    raise InputError(
+        culprit,
+        f"makes the event {size // 1024} KB; PagerDuty's Events API accepts at most "
+        f"{MAX_BODY_BYTES // 1024} KB per event.",
+    )
+
+
+class TriggerIncident:
+    name = "trigger-incident"
+
+    def parse(self, inputs: Inputs, common: CommonSettings) -> TriggerSettings:
+        routing_key = inputs.secret("routing_key", required=True)
+        assert routing_key is not None
+        if not ROUTING_KEY_RE.match(routing_key):
+            raise InputError(
+                "routing_key",
+                f"is {len(routing_key)} characters long; expected the 32-character integration "
+                "key of an Events API v2 integration.",
+            )
+        action = inputs.choice(
+            "event_action", ("trigger", "acknowledge", "resolve"), default="trigger"
+        )
+        assert action is not None
+        summary = inputs.text("summary", max_length=MAX_SUMMARY)
+        if action == "trigger" and summary is None:
+            raise InputError("summary", "is required when event_action is trigger.")
+        severity = inputs.choice(
+            "severity", ("critical", "error", "warning", "info"), default="critical"
+        )
+        custom_details = inputs.json_value(
+            "custom_details", expect=dict, example='{"region": "eu-west-1"}'
+        )
+        links = _objects(inputs, "links", "href", '[{"href": "https://example.com", "text": "x"}]')
+        images = _objects(inputs, "images", "src", '[{"src": "https://example.com/a.png"}]')
+        timestamp = _timestamp(inputs)
+        dedup_key = inputs.text("dedup_key", max_length=MAX_DEDUP_KEY)
+        dedup_from_context = None
+        context = common.context
+        if dedup_key is None and action != "trigger":
+            if context.entity is None:
+                raise InputError(
+                    "dedup_key",
+                    f"is required when event_action is {action}: give the dedup_key output of "
+                    "the trigger step, or run from the incident's Port entity.",
+                )
+            if common.pagerduty_token and context.blueprint in (common.blueprint, None):
+                dedup_from_context = context.entity
+            else:
+                dedup_key = context.entity
+
+        github = common.github
+        event: dict[str, Any] = {"routing_key": routing_key, "event_action": action}
+        if dedup_key:
+            event["dedup_key"] = dedup_key
+        if action == "trigger":
+            payload: dict[str, Any] = {
+                "summary": summary,
+                "source": inputs.text("source") or "Port",
+                "severity": severity,
+            }
+            for name, value in (
+                ("timestamp", timestamp),
+                ("component", inputs.text("component")),
+                ("group", inputs.text("group")),
+                ("class", inputs.text("class")),
+                ("custom_details", custom_details),
+            ):
+                if value is not None:
+                    payload[name] = value
+            event["payload"] = payload
+            client = inputs.text("client") or (
+                f"GitHub Actions: {github.repository}" if github.repository else None
+            )
+            client_url = inputs.text("client_url") or github.url
+            if client:
+                event["client"] = client
+            if client_url:
+                event["client_url"] = client_url
+            if links:
+                event["links"] = links
+            if images:
+                event["images"] = images
+        _check_size(event)
+        return TriggerSettings(
+            routing_key=routing_key,
+            event_action=action,
+            dedup_key=dedup_key,
+            dedup_from_context=dedup_from_context,
+            event=event,
+            events_url=inputs.url("pagerduty_events_url", default=PAGERDUTY_EVENTS_URL),
+        )
+
+    @staticmethod
+    def _find(
+        client: PagerDutyClient, dedup_key: str, action: str, runtime: Runtime
+    ) -> dict[str, Any] | None:
+        """Poll for the incident the event produced (or changed), bounded."""
+        wanted = EVENT_STATUS[action]
+        found: dict[str, Any] | None = None
+        for wait in (0.0, *POLL_WAITS):
+            if wait:
+                runtime.sleep(wait)
+            matches = client.find_incidents_by_key(dedup_key, include=INCIDENT_INCLUDES)
+            found = matches[0] if matches else None
+            if found is not None and (
+                action == "trigger" or found.get("status") in (wanted, "resolved")
+            ):
+                return found
+        if found is not None:
+            runtime.reporter.warning(
+                f"PagerDuty has not applied the {action} to incident {found['id']} yet; "
+                "the catalogue shows its current status."
+            )
+        return found
+
+    def run(self, settings: TriggerSettings, runtime: Runtime) -> None:
+        reporter = runtime.reporter
+        common = runtime.common
+        reporter.start(f"Sending a PagerDuty '{settings.event_action}' event.")
+        event = dict(settings.event)
+        if settings.dedup_from_context:
+            incident = runtime.pagerduty().get_incident(settings.dedup_from_context)
+            key = incident.get("incident_key") or settings.dedup_from_context
+            reporter.progress(f"Using incident {incident['id']}'s key as the dedup key.")
+            event["dedup_key"] = key
+        events = EventsClient(runtime.session, settings.events_url, on_retry=reporter.progress)
+        result = events.enqueue(event)
+        dedup_key = result.get("dedup_key") or event.get("dedup_key") or ""
+        reporter.progress(
+            f"PagerDuty accepted the event: {result.get('message', 'processed')} "
+            f"(dedup key {dedup_key})."
+        )
+        outputs: dict[str, Any] = {
+            "dedup_key": dedup_key,
+            "status": result.get("status"),
+            "message": result.get("message"),
+            "incident_id": "",
+            "incident_url": "",
+            "entity_identifier": "",
+        }
+        incident = None
+        if common.pagerduty_token:
+            reporter.progress("Looking up the incident in PagerDuty.")
+            try:
+                incident = self._find(
+                    runtime.pagerduty(), dedup_key, settings.event_action, runtime
+                )
+            except PagerDutyError as exc:
+                reporter.warning(f"Could not look the incident up: {exc}")
+            if incident is None:
+                reporter.warning(
+                    f"No incident with key {dedup_key} is visible in PagerDuty yet; "
+                    "the catalogue is left as it is (the next sync will bring it in)."
+                )
+        if incident is not None:
+            entity = incident_entity(incident)
+            outputs.update(
+                incident_id=incident["id"],
+                incident_url=incident.get("html_url") or "",
+                entity_identifier=entity["identifier"],
+            )
+            reporter.set_outputs(outputs)
+            if incident.get("html_url"):
+                reporter.link(incident["html_url"], status_label=f"Incident {incident['status']}")
+            runtime.upsert_incident(entity)
+            reporter.summary(
+                incident_summary(f"PagerDuty {settings.event_action} event for", incident, runtime)
+            )
+        else:
+            entity = self._minimal_entity(settings, dedup_key)
+            if not common.pagerduty_token and entity is not None:
+                outputs["entity_identifier"] = entity["identifier"]
+            reporter.set_outputs(outputs)
+            if not common.pagerduty_token and entity is not None:
+                runtime.upsert_incident(entity)
+            elif not common.pagerduty_token:
+                reporter.warning(
+                    f"The dedup key {dedup_key!r} is not a valid Port identifier; the catalogue "
+                    "is left as it is. Give pagerduty_token to record the real incident."
+                )
+            reporter.summary(
+                f"### PagerDuty {settings.event_action} event sent\n\n"
+                + table(
+                    [
+                        ("Dedup key", dedup_key),
+                        ("Status", result.get("status")),
+                        ("Message", result.get("message")),
+                    ]
+                )
+                + "\n"
+            )
+        reporter.progress("Done.")
+        reporter.succeed(f"Event {settings.event_action} sent")
+
+    @staticmethod
+    def _minimal_entity(settings: TriggerSettings, dedup_key: str) -> dict[str, Any] | None:
+        """Without a REST token all we know is the event: identify it by its dedup key."""
+        if not PORT_IDENTIFIER_RE.match(dedup_key):
+            return None
+        entity: dict[str, Any] = {
+            "identifier": dedup_key,
+            "properties": {"status": EVENT_STATUS[settings.event_action]},
+        }
+        summary = (settings.event.get("payload") or {}).get("summary")
+        if summary:
+            entity["title"] = summary
+        return entity
+
+
+OPERATION = TriggerIncident()
