@@ -1,0 +1,361 @@
+"""The container tier: the image built from the real Dockerfile runs each action as GitHub would.
+
+Builds a Debian stand-in base and the project image with buildah (once per session, cached
+between sessions, see tests/container_support.py), then runs the actions inside the image
+against the local simulators. Skipped without root, buildah or debootstrap, unless
+PAGERDUTY_PORT_REQUIRE_CONTAINER=1 (CI sets it), which turns the skip into a failure.
+
+A few cheap static checks (no container) sit here too: they guard what the tier relies on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from packaging.requirements import Requirement
+
+import container_support as cs
+
+REQUIRE_ENV = "PAGERDUTY_PORT_REQUIRE_CONTAINER"
+ACTION_DIRS = ("create-incident", "trigger-incident", "escalate", "sync")
+OPERATION_ENV = "PAGERDUTY_PORT_OPERATION"
+
+container = pytest.mark.container
+
+
+@pytest.fixture(scope="session")
+def image() -> str:
+    """The project image id, built once per session (the base image is cached on disk)."""
+    reasons = cs.missing_requirements()
+    if reasons:
+        message = "container tier unavailable: " + "; ".join(reasons)
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{message} ({REQUIRE_ENV}=1 requires it)", pytrace=False)
+        pytest.skip(message)
+    return cs.project_image()
+
+
+def _need_action(action_dir: str) -> None:
+    if not cs.action_exists(action_dir):
+        pytest.skip(f"{action_dir}/action.yml is not in the tree yet")
+
+
+def _assert_no_secret_leaks(result: cs.Result, *secrets: str) -> None:
+    """Secrets may appear only in `::add-mask::` commands, which the runner swallows."""
+    visible = "\n".join(
+        line for line in result.stdout.splitlines() if not line.startswith("::add-mask::")
+    )
+    for secret in secrets:
+        for where, text in (
+            ("stdout", visible),
+            ("stderr", result.stderr),
+            ("outputs", json.dumps(result.outputs)),
+            ("summary", result.summary),
+        ):
+            assert secret not in text, f"a secret shows in {where}\n{result.describe()}"
+
+
+def _common_inputs(sb: Any, run_id: str) -> dict[str, str]:
+    return {
+        "pagerduty_token": sb.pagerduty_token,
+        "pagerduty_api_url": sb.pagerduty_url,
+        "port_client_id": sb.port_client_id,
+        "port_client_secret": sb.port_client_secret,
+        "port_base_url": sb.port_url,
+        "port_context": json.dumps({"run_id": run_id}),
+    }
+
+
+def _port_run_requests(sb: Any, run_id: str) -> list[Any]:
+    return sb.requests.filter(server="port", path=f"/v1/actions/runs/{run_id}*")
+
+
+# --------------------------------------------------------------------------------------------
+# The image itself
+# --------------------------------------------------------------------------------------------
+
+
+@container
+def test_image_config_follows_githubs_dockerfile_rules(image: str) -> None:
+    config = cs.buildah().image_config(image)
+    assert config.get("Entrypoint") == ["python3", "-m", "pagerduty_port"]
+    assert not config.get("Cmd"), "a CMD would become arguments of every action"
+    assert config.get("User") in (None, "", "root", "0"), "actions must run as root"
+    assert config.get("WorkingDir") in (None, "", "/"), "GitHub sets --workdir itself"
+    env = dict(item.split("=", 1) for item in config.get("Env") or [])
+    for name in ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PIP_NO_CACHE_DIR"):
+        assert env.get(name) == "1", name
+
+
+@container
+def test_image_has_the_package_and_its_pinned_dependencies(image: str) -> None:
+    script = (
+        "import importlib.metadata as m, sys, jq, yaml, requests, github_action_utils, "
+        "pagerduty_port; print(sys.version_info[0], sys.version_info[1]); "
+        "print(jq.compile('.a + 1').input_value({'a': 41}).first()); "
+        "print('\\n'.join(f'{d.name}=={d.version}' for d in m.distributions()))"
+    )
+    proc = cs.run_in_image(["python3", "-c", script], image=image)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert tuple(map(int, lines[0].split())) >= (3, 11)
+    assert lines[1] == "42"
+    installed = {
+        line.split("==")[0].lower().replace("_", "-"): line.split("==")[1] for line in lines[2:]
+    }
+    for name, version in _pins().items():
+        assert installed.get(name) == version, f"{name}: image has {installed.get(name)}"
+
+
+@container
+def test_entrypoint_starts_and_fails_cleanly_without_an_operation(image: str) -> None:
+    """`python3 -m pagerduty_port` runs in the image, under the runner's environment."""
+    if cs.action_exists("."):
+        # The root action takes the operation as an input: leave it out.
+        result = cs.run_action(".", {}, image=image)
+    else:
+        proc = cs.run_in_image(["python3", "-m", "pagerduty_port"], image=image)
+        result = cs.Result(proc.returncode, proc.stdout, proc.stderr, {}, "")
+    assert result.returncode == 1, result.describe()
+    assert "No module named" not in result.stderr, result.describe()
+    assert "Traceback" not in result.stdout + result.stderr, result.describe()
+    assert "operation" in result.stdout + result.stderr, result.describe()
+
+
+# --------------------------------------------------------------------------------------------
+# The actions, inside the image, against the simulators
+# --------------------------------------------------------------------------------------------
+
+
+@container
+def test_create_incident_in_the_image(image: str) -> None:
+    _need_action("create-incident")
+    from pagerduty_port.sandbox import Sandbox
+
+    with Sandbox() as sb:
+        sb.port.add_run("r_container_create")
+        title = "Checkout is down (container test) — ünïcode & 'quotes'"
+        result = cs.run_action(
+            "create-incident",
+            {
+                **_common_inputs(sb, "r_container_create"),
+                "title": title,
+                "from": sb.user_email,
+                "service": sb.service_id,
+                "urgency": "high",
+            },
+            image=image,
+        )
+        assert result.returncode == 0, result.describe()
+
+        outputs = result.outputs
+        incident_id = outputs.get("incident_id", "")
+        assert incident_id in sb.pagerduty.incidents, result.describe()
+        incident = sb.pagerduty.incidents[incident_id]
+        assert incident["title"] == title
+        assert incident["urgency"] == "high"
+        assert outputs["incident_number"] == str(incident["incident_number"])
+        assert outputs["incident_url"] == incident["html_url"]
+        assert outputs["status"] == "triggered"
+        assert outputs["entity_identifier"], result.describe()
+        assert any(key[1] == outputs["entity_identifier"] for key in sb.port.entities), (
+            f"no Port entity {outputs['entity_identifier']!r}: {list(sb.port.entities)}"
+        )
+
+        created = sb.requests.filter(server="pagerduty", method="POST", path="/incidents")
+        assert len(created) == 1, created
+        assert created[0].headers.get("from") == sb.user_email
+        assert _port_run_requests(sb, "r_container_create"), "the Port run was not updated"
+
+        assert result.summary.strip(), "no step summary"
+        number = str(incident["incident_number"])
+        assert incident_id in result.summary or number in result.summary, result.summary
+        _assert_no_secret_leaks(result, sb.pagerduty_token, sb.port_client_secret)
+
+
+@container
+def test_trigger_incident_in_the_image(image: str) -> None:
+    _need_action("trigger-incident")
+    from pagerduty_port.sandbox import Sandbox
+
+    with Sandbox() as sb:
+        sb.port.add_run("r_container_trigger")
+        result = cs.run_action(
+            "trigger-incident",
+            {
+                **_common_inputs(sb, "r_container_trigger"),
+                "routing_key": sb.routing_key,
+                "summary": "Disk full on db-1 (container test)",
+                "pagerduty_events_url": sb.events_url,
+            },
+            image=image,
+        )
+        assert result.returncode == 0, result.describe()
+        events = [
+            r.json
+            for r in sb.requests.filter(server="events", method="POST")
+            if isinstance(r.json, dict)
+        ]
+        triggers = [e for e in events if e.get("event_action") == "trigger"]
+        assert len(triggers) == 1, events
+        assert triggers[0]["routing_key"] == sb.routing_key
+        assert triggers[0]["payload"]["summary"] == "Disk full on db-1 (container test)"
+        assert result.outputs.get("dedup_key"), result.describe()
+        assert result.outputs.get("status") == "success", result.describe()
+        assert _port_run_requests(sb, "r_container_trigger"), "the Port run was not updated"
+        assert result.summary.strip(), "no step summary"
+        _assert_no_secret_leaks(result, sb.routing_key, sb.pagerduty_token, sb.port_client_secret)
+
+
+@container
+def test_escalate_in_the_image(image: str) -> None:
+    _need_action("escalate")
+    from pagerduty_port.sandbox import Sandbox
+
+    with Sandbox() as sb:
+        sb.port.add_run("r_container_escalate")
+        # Open the incident straight through the simulated REST API, as PagerDuty's UI would.
+        response = requests.post(
+            f"{sb.pagerduty_url}/incidents",
+            headers={
+                "Authorization": f"Token token={sb.pagerduty_token}",
+                "From": sb.user_email,
+                "Accept": "application/vnd.pagerduty+json;version=2",
+            },
+            json={
+                "incident": {
+                    "type": "incident",
+                    "title": "Latency spike (container test)",
+                    "urgency": "high",
+                    "service": {"id": sb.service_id, "type": "service_reference"},
+                }
+            },
+            timeout=30,
+        )
+        assert response.status_code == 201, response.text
+        incident_id = response.json()["incident"]["id"]
+        sb.requests.clear()
+
+        result = cs.run_action(
+            "escalate",
+            {
+                **_common_inputs(sb, "r_container_escalate"),
+                "incident_id": incident_id,
+                "urgency": "low",
+                "from": sb.user_email,
+            },
+            image=image,
+        )
+        assert result.returncode == 0, result.describe()
+        assert sb.pagerduty.incidents[incident_id]["urgency"] == "low"
+        changes = sb.requests.filter(
+            server="pagerduty", method="PUT", path=f"/incidents/{incident_id}"
+        )
+        assert changes, "no PUT /incidents/{id}"
+        assert all(r.headers.get("from") == sb.user_email for r in changes)
+        assert result.outputs.get("incident_id") == incident_id, result.describe()
+        assert result.outputs.get("urgency") == "low", result.describe()
+        assert _port_run_requests(sb, "r_container_escalate"), "the Port run was not updated"
+        assert result.summary.strip(), "no step summary"
+        _assert_no_secret_leaks(result, sb.pagerduty_token, sb.port_client_secret)
+
+
+# --------------------------------------------------------------------------------------------
+# Static checks the tier relies on (no container needed)
+# --------------------------------------------------------------------------------------------
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for raw in (cs.REPO_ROOT / "requirements.txt").read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)", line)
+        assert match, f"requirements.txt: not an exact pin: {raw!r}"
+        pins[match[1].lower().replace("_", "-").replace(".", "-")] = match[2]
+    return pins
+
+
+def test_requirements_pin_every_dependency_of_pyproject() -> None:
+    pyproject = tomllib.loads((cs.REPO_ROOT / "pyproject.toml").read_text())
+    pins = _pins()
+    for spec in pyproject["project"]["dependencies"]:
+        requirement = Requirement(spec)
+        name = requirement.name.lower().replace("_", "-").replace(".", "-")
+        assert name in pins, f"requirements.txt does not pin {name}"
+        assert requirement.specifier.contains(pins[name]), (
+            f"{name}=={pins[name]} does not satisfy pyproject's {spec!r}"
+        )
+    assert pins["jq"] == "1.13.0"
+    assert pins["github-action-utils"] == "2.0.0"
+
+
+def _docker_actions() -> list[Path]:
+    found = []
+    for folder in (".", *ACTION_DIRS):
+        if cs.action_exists(folder):
+            found.append((cs.REPO_ROOT / folder).resolve())
+    return found
+
+
+@pytest.mark.parametrize(
+    "folder", _docker_actions(), ids=lambda p: p.relative_to(cs.REPO_ROOT.resolve()).as_posix()
+)
+def test_every_action_runs_the_root_dockerfile(folder: Path) -> None:
+    path, action = cs.load_action(folder)
+    runs = action["runs"]
+    assert runs["using"] == "docker"
+    assert (path / runs["image"]).resolve() == cs.DOCKERFILE.resolve()
+    assert "args" not in runs, "runs.args quoting is fragile; use runs.env"
+    assert "entrypoint" not in runs, "the image's ENTRYPOINT is the entry point"
+    env = runs.get("env") or {}
+    if path != cs.REPO_ROOT.resolve():
+        assert env.get(OPERATION_ENV) == path.name, f"runs.env.{OPERATION_ENV}"
+        assert "${{" not in json.dumps(env), "runs.env values are fixed"
+
+
+def test_parse_file_command_reads_heredocs_and_plain_lines() -> None:
+    text = (
+        "plain=a=b\n"
+        "multi<<ghadelimiter_1\nline 1\n\nline 3\nghadelimiter_1\n"
+        "empty<<EOF\nEOF\n"
+        'json<<X\n{"a": [1, 2]}\nX\n'
+    )
+    assert cs.parse_file_command(text) == {
+        "plain": "a=b",
+        "multi": "line 1\n\nline 3",
+        "empty": "",
+        "json": '{"a": [1, 2]}',
+    }
+    with pytest.raises(ValueError, match="not closed"):
+        cs.parse_file_command("x<<END\nvalue\n")
+
+
+def test_input_names_become_the_runners_variables() -> None:
+    assert cs.input_env_name("pagerduty_token") == "INPUT_PAGERDUTY_TOKEN"
+    assert cs.input_env_name("my-input") == "INPUT_MY-INPUT"
+    assert cs.input_env_name("with space") == "INPUT_WITH_SPACE"
+
+
+def test_dockerignore_keeps_the_context_to_what_the_dockerfile_copies() -> None:
+    ignore = [
+        line.strip()
+        for line in (cs.REPO_ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert ignore[0] == "*", "the .dockerignore is an allow-list: it starts by excluding all"
+    copied = set()
+    for line in cs.DOCKERFILE.read_text().splitlines():
+        if line.startswith("COPY "):
+            copied.update(part.rstrip("/") for part in line.split()[1:-1])
+    allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
+    assert copied, "the Dockerfile copies nothing?"
+    assert copied <= allowed, f"COPY of files .dockerignore leaves out: {copied - allowed}"
