@@ -248,6 +248,27 @@ class PortClient:
             "DELETE", f"/v1/blueprints/{_q(blueprint)}/entities/{_q(identifier)}", params=params
         )
 
+    def bulk_delete_entities(
+        self,
+        blueprint: str,
+        identifiers: list[str],
+        *,
+        run_id: str | None = None,
+        delete_dependents: bool = False,
+    ) -> None:
+        """Delete up to 100 entities of `blueprint` in one request."""
+        if not 1 <= len(identifiers) <= DELETE_MAX_ENTITIES:
+            raise ValueError(f"a bulk delete takes 1 to {DELETE_MAX_ENTITIES} identifiers")
+        params = {"delete_dependents": "true" if delete_dependents else "false"}
+        if run_id:
+            params["run_id"] = run_id
+        self.request(
+            "POST",
+            f"/v1/blueprints/{_q(blueprint)}/bulk/entities/delete",
+            params=params,
+            body={"entities": list(identifiers)},
+        )
+
     # Blueprints ------------------------------------------------------------------------
     def get_blueprint(self, identifier: str) -> dict[str, Any] | None:
         status, data = self.request("GET", f"/v1/blueprints/{_q(identifier)}", allow=(404,))
