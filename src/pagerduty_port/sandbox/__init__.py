@@ -1,0 +1,229 @@
+"""Local simulators of PagerDuty's REST and Events APIs and of Port's API, for tests and demos.
+
+    from pagerduty_port.sandbox import Sandbox
+
+    with Sandbox() as sb:             # three HTTP servers on 127.0.0.1, ephemeral ports
+        requests.get(sb.pagerduty_url + "/incidents", headers=...)
+        sb.inject("port", "POST", r"/entities/bulk$", 429, headers={"Retry-After": "1"})
+        assert sb.requests.filter(server="port", method="POST")
+
+They behave like the real services where clients are likely to get things wrong (auth, headers,
+validation, pagination caps, rate limits, asynchronous event processing), record every request,
+and can be told to fail on demand.
+"""
+
+from __future__ import annotations
+
+import re
+from types import TracebackType
+from typing import Any
+
+from pagerduty_port.sandbox.events import EventsApi
+from pagerduty_port.sandbox.httpserver import Api, Fault, FaultQueue, SimulatorServer
+from pagerduty_port.sandbox.pagerduty import PagerDutyApi
+from pagerduty_port.sandbox.pagerduty_state import PagerDutyState
+from pagerduty_port.sandbox.port import PortApi
+from pagerduty_port.sandbox.port_state import PortState
+from pagerduty_port.sandbox.recording import RecordedRequest, RequestLog
+
+__all__ = ["SERVERS", "PagerDutyState", "PortState", "RecordedRequest", "RequestLog", "Sandbox"]
+
+SERVERS = ("pagerduty", "events", "port")
+
+
+class Sandbox:
+    """The three simulators, a seeded PagerDuty account and a Port organisation.
+
+    Seeded PagerDuty objects: a team, three users (`user_email` is Alice, an admin), a schedule
+    (Bob on call), an escalation policy (level 1: the schedule, level 2: Carol), a service with an
+    Events API v2 integration (`routing_key`) and the priorities P1..P5 (`priority_id` is P1).
+    `port_blueprints="default"` creates the project's PagerDuty blueprints in Port; None creates
+    none.
+    """
+
+    def __init__(
+        self,
+        port_blueprints: str | None = "default",
+        *,
+        host: str = "127.0.0.1",
+        seed: int = 0,
+        ports: dict[str, int] | None = None,
+    ) -> None:
+        if port_blueprints not in ("default", None):
+            raise ValueError("port_blueprints must be 'default' or None")
+        self.requests = RequestLog()
+        self.pagerduty = PagerDutyState(seed=seed)
+        self.port = PortState()
+        self._faults = {name: FaultQueue() for name in SERVERS}
+        self._apis: dict[str, Api] = {
+            "pagerduty": PagerDutyApi(self.pagerduty),
+            "events": EventsApi(self.pagerduty),
+            "port": PortApi(self.port),
+        }
+        chosen = ports or {}
+        self._servers: dict[str, SimulatorServer] = {}
+        try:
+            for name in SERVERS:
+                self._servers[name] = SimulatorServer(
+                    self._apis[name], self.requests, self._faults[name], host, chosen.get(name, 0)
+                )
+        except OSError:
+            self.stop()
+            raise
+        self.pagerduty.api_url = self.pagerduty_url  # `self` links point back at the sandbox
+        self._seed_pagerduty()
+        if port_blueprints == "default":
+            self.port.load_default_blueprints()
+        self._started = False
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> Sandbox:
+        if not self._started:
+            for server in self._servers.values():
+                server.start()
+            self._started = True
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers.values():
+            server.stop()
+        self._started = False
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ URLs and credentials
+    @property
+    def pagerduty_url(self) -> str:
+        return self._servers["pagerduty"].url
+
+    @property
+    def events_url(self) -> str:
+        return self._servers["events"].url
+
+    @property
+    def port_url(self) -> str:
+        return self._servers["port"].url
+
+    @property
+    def port_client_id(self) -> str:
+        return self.port.client_id
+
+    @property
+    def port_client_secret(self) -> str:
+        return self.port.client_secret
+
+    def _seed_pagerduty(self) -> None:
+        pd = self.pagerduty
+        self.team_id = pd.add_team("Platform", "Runs the checkout platform")
+        self.user_id = pd.add_user(
+            "Alice Admin", "alice@example.com", role="admin", team_ids=[self.team_id]
+        )
+        self.user_email = "alice@example.com"
+        self.responder_id = pd.add_user(
+            "Bob Responder", "bob@example.com", job_title="SRE", team_ids=[self.team_id]
+        )
+        self.escalation_user_id = pd.add_user(
+            "Carol Escalation", "carol@example.com", role="limited_user", team_ids=[self.team_id]
+        )
+        self.schedule_id = pd.add_schedule(
+            "Primary On-Call",
+            [self.responder_id, self.user_id],
+            description="Weekly primary rotation",
+        )
+        self.escalation_policy_id = pd.add_escalation_policy(
+            "Default Escalation Policy",
+            [[self.schedule_id], [self.escalation_user_id]],
+            description="Page the on-call engineer, then Carol",
+        )
+        self.service_id = pd.add_service(
+            "Checkout API",
+            self.escalation_policy_id,
+            description="Takes payments",
+            team_ids=[self.team_id],
+        )
+        self.routing_key = pd.routing_key_for(self.service_id)
+        priorities = [
+            pd.add_priority(f"P{n}", description)
+            for n, description in enumerate(
+                ("Critical", "High", "Moderate", "Low", "Informational"), start=1
+            )
+        ]
+        self.priority_id = priorities[0]
+        self.pagerduty_token = pd.new_api_key()
+        self.pagerduty_oauth_token = pd.new_oauth_token()
+
+    def credentials(self) -> dict[str, Any]:
+        """URLs, credentials and seeded ids as one JSON-ready dict (what `serve` prints)."""
+        return {
+            "pagerduty_url": self.pagerduty_url,
+            "events_url": self.events_url,
+            "port_url": self.port_url,
+            "pagerduty_token": self.pagerduty_token,
+            "pagerduty_oauth_token": self.pagerduty_oauth_token,
+            "routing_key": self.routing_key,
+            "port_client_id": self.port_client_id,
+            "port_client_secret": self.port_client_secret,
+            "service_id": self.service_id,
+            "user_email": self.user_email,
+            "user_id": self.user_id,
+            "escalation_policy_id": self.escalation_policy_id,
+            "schedule_id": self.schedule_id,
+            "priority_id": self.priority_id,
+            "team_id": self.team_id,
+        }
+
+    # ------------------------------------------------------------------ fault injection
+    def inject(  # noqa: PLR0917 - the documented positional signature
+        self,
+        server: str,
+        method: str,
+        path_regex: str,
+        status: int,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` requests matching `method` and `path_regex` with `status`.
+
+        `path_regex` is searched (`re.search`) in the path without its query string; `method`
+        may be `"*"`. A None `body` gets the service's own error shape for that status (e.g.
+        PagerDuty's rate-limit body for 429); dicts and lists are sent as JSON, str/bytes as
+        they are. Only the given `headers` are added: no rate-limit headers unless you pass them.
+        Faults are consumed first-in first-out and the requests are recorded as usual.
+        """
+        if server not in SERVERS:
+            raise ValueError(f"server must be one of {SERVERS}, not {server!r}")
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        self._faults[server].add(
+            Fault(
+                method=method.upper(),
+                path=re.compile(path_regex),
+                status=status,
+                body=body,
+                headers=dict(headers or {}),
+                remaining=times,
+            )
+        )
+
+    def pending_faults(self, server: str | None = None) -> list[Fault]:
+        names = [server] if server else list(SERVERS)
+        return [fault for name in names for fault in self._faults[name].pending()]
+
+    def clear_faults(self) -> None:
+        for queue in self._faults.values():
+            queue.clear()
+
+    @property
+    def errors(self) -> list[str]:
+        """Tracebacks of simulator crashes (answered as 500s); empty in a healthy run."""
+        return [trace for api in self._apis.values() for trace in api.errors]

@@ -1,0 +1,1017 @@
+"""The simulated PagerDuty account: objects, incidents and the knobs tests turn.
+
+The REST and Events simulators both work on one `PagerDutyState`, so an event really becomes an
+incident the REST API can list. Objects are stored as the API returns them (plain dicts keyed by
+id), which lets tests read and even edit them directly; incident bookkeeping the API does not show
+(escalation level, hidden-until-polled counters, timings) lives in `_IncidentMeta`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pagerduty_port.sandbox.common import IdFactory, iso_seconds, utcnow
+
+OPEN_STATUSES = ("triggered", "acknowledged")
+_PATHS = {
+    "user": ("users", "users"),
+    "service": ("services", "service-directory"),
+    "schedule": ("schedules", "schedules"),
+    "escalation_policy": ("escalation_policies", "escalation_policies"),
+    "team": ("teams", "teams"),
+    "priority": ("priorities", None),
+}
+
+
+class PagerDutyError(Exception):
+    """A failure to report in PagerDuty's error shape `{"error": {message, code, errors}}`."""
+
+    def __init__(
+        self, status: int, code: int, message: str, errors: Sequence[str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.errors = list(errors or [])
+
+
+class _IncidentMeta:
+    """What PagerDuty knows about an incident but does not return as a field."""
+
+    __slots__ = (
+        "acknowledged_at",
+        "body",
+        "created_ts",
+        "escalations",
+        "hidden_polls",
+        "level",
+        "resolved_ts",
+        "trigger_entry",
+    )
+
+    def __init__(self, created_ts: float, level: int, body: dict[str, Any] | None) -> None:
+        self.created_ts = created_ts
+        self.level = level
+        self.body = body
+        self.hidden_polls = 0
+        self.acknowledged_at: float | None = None
+        self.resolved_ts: float | None = None
+        self.escalations = 0
+        self.trigger_entry: dict[str, Any] = {}
+
+
+class PagerDutyState:
+    """Users, teams, schedules, escalation policies, services, on-calls, priorities and incidents.
+
+    Knobs (plain attributes, change them at any time):
+    - `rate_limit`: REST requests allowed per token per window (default generous);
+      `reset_rate_limit()` starts a new window; `rate_limit_reset` is the `ratelimit-reset` value
+      (seconds) reported; `rate_limit_resets_after_429s` (None = never) reopens the window by
+      itself after that many 429 answers, as if the client's wait had let the window pass.
+    - `event_visibility_polls`: how many matching `GET /incidents` queries miss an incident created
+      by an event before it shows up (the Events API is asynchronous in real life).
+    - `events_rate_limit`: events accepted per routing key per window (None = unlimited).
+    - `require_accept_header`: reject REST calls without PagerDuty's versioned Accept header.
+    """
+
+    def __init__(
+        self,
+        api_url: str = "https://api.pagerduty.com",
+        web_url: str = "https://sandbox.pagerduty.com",
+        seed: int = 0,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.api_url = api_url.rstrip("/")
+        self.web_url = web_url.rstrip("/")
+        self.clock: Callable[[], datetime] = utcnow
+        self.ids = IdFactory(seed)
+
+        self.users: dict[str, dict[str, Any]] = {}
+        self.teams: dict[str, dict[str, Any]] = {}
+        self.schedules: dict[str, dict[str, Any]] = {}
+        self.escalation_policies: dict[str, dict[str, Any]] = {}
+        self.services: dict[str, dict[str, Any]] = {}
+        self.priorities: dict[str, dict[str, Any]] = {}
+        self.incidents: dict[str, dict[str, Any]] = {}
+        self.oncalls: list[dict[str, Any]] = []
+        self.routing_keys: dict[str, str] = {}  # Events API integration key -> service id
+        self.analytics: dict[
+            str, dict[str, Any]
+        ] = {}  # per-service overrides of the computed metrics
+        self.api_keys: set[str] = set()
+        self.oauth_tokens: set[str] = set()
+
+        self.rate_limit = 100_000
+        self.rate_limit_reset = 1
+        self.rate_limit_resets_after_429s: int | None = None
+        self.event_visibility_polls = 0
+        self.events_rate_limit: int | None = None
+        self.require_accept_header = True
+
+        self._meta: dict[str, _IncidentMeta] = {}
+        self._by_key: dict[str, list[str]] = {}
+        self._hidden: set[str] = set()
+        self._order: list[tuple[float, str]] = []
+        self._order_sorted = True
+        self._incident_number = 0
+        self._usage: dict[str, int] = {}
+        self._throttled: dict[str, int] = {}
+        self._event_usage: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ time, ids and references
+    def now(self) -> datetime:
+        return self.clock()
+
+    def new_api_key(self) -> str:
+        key = "u+" + secrets.token_urlsafe(14)[:18]
+        self.api_keys.add(key)
+        return key
+
+    def new_oauth_token(self) -> str:
+        token = "pdus+_0X" + secrets.token_urlsafe(24)
+        self.oauth_tokens.add(token)
+        return token
+
+    def self_url(self, kind: str, obj_id: str) -> str:
+        return f"{self.api_url}/{_PATHS[kind][0]}/{obj_id}"
+
+    def html_url(self, kind: str, obj_id: str) -> str | None:
+        web_path = _PATHS[kind][1]
+        return f"{self.web_url}/{web_path}/{obj_id}" if web_path else None
+
+    def ref(self, kind: str, obj_id: str) -> dict[str, Any]:
+        """A `<kind>_reference` object, as PagerDuty embeds related objects."""
+        store = self._store(kind)
+        summary = store[obj_id]["summary"] if obj_id in store else None
+        reference = {
+            "id": obj_id,
+            "type": f"{kind}_reference",
+            "summary": summary,
+            "self": self.self_url(kind, obj_id),
+        }
+        html = self.html_url(kind, obj_id)
+        if html is not None:
+            reference["html_url"] = html
+        return reference
+
+    def _store(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {
+            "user": self.users,
+            "service": self.services,
+            "schedule": self.schedules,
+            "escalation_policy": self.escalation_policies,
+            "team": self.teams,
+            "priority": self.priorities,
+        }[kind]
+
+    def _base(self, kind: str, obj_id: str, name: str) -> dict[str, Any]:
+        obj = {
+            "id": obj_id,
+            "type": kind,
+            "summary": name,
+            "self": self.self_url(kind, obj_id),
+        }
+        html = self.html_url(kind, obj_id)
+        if html is not None:
+            obj["html_url"] = html
+        obj["name"] = name
+        return obj
+
+    def _new_id(self, given: str | None) -> str:
+        if given is None:
+            return self.ids.make()
+        self.ids.reserve(given)
+        return given
+
+    # ------------------------------------------------------------------ account objects
+    def add_team(self, name: str, description: str = "", team_id: str | None = None) -> str:
+        team_id = self._new_id(team_id)
+        team = self._base("team", team_id, name)
+        team["description"] = description
+        self.teams[team_id] = team
+        return team_id
+
+    def add_user(
+        self,
+        name: str,
+        email: str,
+        *,
+        role: str = "user",
+        time_zone: str = "Etc/UTC",
+        job_title: str | None = None,
+        team_ids: Iterable[str] = (),
+        user_id: str | None = None,
+    ) -> str:
+        user_id = self._new_id(user_id)
+        user = self._base("user", user_id, name)
+        user.update(
+            {
+                "email": email,
+                "time_zone": time_zone,
+                "color": "purple",
+                "role": role,
+                "avatar_url": "https://secure.gravatar.com/avatar/sandbox.png?d=mm&r=PG",
+                "description": None,
+                "invitation_sent": False,
+                "job_title": job_title,
+                "teams": [self.ref("team", t) for t in team_ids],
+                "contact_methods": [],
+                "notification_rules": [],
+            }
+        )
+        self.users[user_id] = user
+        return user_id
+
+    def add_schedule(
+        self,
+        name: str,
+        user_ids: Sequence[str],
+        *,
+        time_zone: str = "Etc/UTC",
+        description: str = "",
+        schedule_id: str | None = None,
+    ) -> str:
+        """A schedule whose rotation is `user_ids`; the first one is on call now."""
+        schedule_id = self._new_id(schedule_id)
+        schedule = self._base("schedule", schedule_id, name)
+        schedule.update(
+            {
+                "time_zone": time_zone,
+                "description": description,
+                "users": [self.ref("user", u) for u in user_ids],
+                "escalation_policies": [],
+                "teams": [],
+            }
+        )
+        self.schedules[schedule_id] = schedule
+        return schedule_id
+
+    def add_escalation_policy(
+        self,
+        name: str,
+        levels: Sequence[Sequence[str]],
+        *,
+        description: str = "",
+        num_loops: int = 0,
+        escalation_delay_in_minutes: int = 30,
+        policy_id: str | None = None,
+    ) -> str:
+        """A policy with one rule per level; each target id is a user or a schedule id.
+
+        On-call entries are derived: a user target is on call permanently (start/end null), a
+        schedule target contributes its first user for the current day.
+        """
+        policy_id = self._new_id(policy_id)
+        policy = self._base("escalation_policy", policy_id, name)
+        rules = []
+        for level_targets in levels:
+            targets = []
+            for target in level_targets:
+                kind = "schedule" if target in self.schedules else "user"
+                if kind == "user" and target not in self.users:
+                    raise KeyError(f"escalation target {target!r} is neither a user nor a schedule")
+                targets.append(self.ref(kind, target))
+            rules.append(
+                {
+                    "id": self.ids.make(),
+                    "escalation_delay_in_minutes": escalation_delay_in_minutes,
+                    "targets": targets,
+                }
+            )
+        policy.update(
+            {
+                "description": description,
+                "on_call_handoff_notifications": "if_has_services",
+                "num_loops": num_loops,
+                "escalation_rules": rules,
+                "services": [],
+                "teams": [],
+            }
+        )
+        self.escalation_policies[policy_id] = policy
+        now = self.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        for level, rule in enumerate(rules, start=1):
+            for target in rule["targets"]:
+                if target["type"] == "schedule_reference":
+                    schedule = self.schedules[target["id"]]
+                    schedule["escalation_policies"].append(self.ref("escalation_policy", policy_id))
+                    if schedule["users"]:
+                        self.add_oncall(
+                            schedule["users"][0]["id"],
+                            policy_id,
+                            level,
+                            schedule_id=target["id"],
+                            start=now,
+                            end=now + timedelta(days=1),
+                        )
+                else:
+                    self.add_oncall(target["id"], policy_id, level)
+        return policy_id
+
+    def add_oncall(
+        self,
+        user_id: str,
+        escalation_policy_id: str,
+        escalation_level: int,
+        *,
+        schedule_id: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> dict[str, Any]:
+        entry = {
+            "escalation_policy": self.ref("escalation_policy", escalation_policy_id),
+            "escalation_level": escalation_level,
+            "schedule": self.ref("schedule", schedule_id) if schedule_id else None,
+            "user": self.ref("user", user_id),
+            "start": iso_seconds(start) if start else None,
+            "end": iso_seconds(end) if end else None,
+        }
+        self.oncalls.append(entry)
+        return entry
+
+    def add_service(
+        self,
+        name: str,
+        escalation_policy_id: str,
+        *,
+        description: str = "",
+        status: str = "active",
+        team_ids: Iterable[str] = (),
+        routing_key: str | None = None,
+        service_id: str | None = None,
+    ) -> str:
+        """A service with an Events API v2 integration (its routing key is in `routing_keys`)."""
+        service_id = self._new_id(service_id)
+        routing_key = routing_key or secrets.token_hex(16)
+        integration_id = self.ids.make()
+        integration_path = f"/services/{service_id}/integrations/{integration_id}"
+        service = self._base("service", service_id, name)
+        service.update(
+            {
+                "description": description,
+                "auto_resolve_timeout": 14400,
+                "acknowledgement_timeout": 600,
+                "created_at": iso_seconds(self.now()),
+                "status": status,
+                "last_incident_timestamp": None,
+                "alert_creation": "create_alerts_and_incidents",
+                "escalation_policy": self.ref("escalation_policy", escalation_policy_id),
+                "teams": [self.ref("team", t) for t in team_ids],
+                "integrations": [
+                    {
+                        "id": integration_id,
+                        "type": "events_api_v2_inbound_integration_reference",
+                        "summary": "Events API v2",
+                        "self": self.api_url + integration_path,
+                        "html_url": self.web_url + integration_path,
+                    }
+                ],
+                "incident_urgency_rule": {"type": "constant", "urgency": "high"},
+                "support_hours": None,
+                "scheduled_actions": [],
+            }
+        )
+        self.services[service_id] = service
+        self.routing_keys[routing_key] = service_id
+        self.escalation_policies[escalation_policy_id]["services"].append(
+            self.ref("service", service_id)
+        )
+        return service_id
+
+    def add_priority(self, name: str, description: str = "", priority_id: str | None = None) -> str:
+        priority_id = self._new_id(priority_id)
+        priority = {
+            "id": priority_id,
+            "type": "priority",
+            "summary": name,
+            "self": self.self_url("priority", priority_id),
+            "name": name,
+            "description": description,
+        }
+        self.priorities[priority_id] = priority
+        return priority_id
+
+    def routing_key_for(self, service_id: str) -> str:
+        for key, owner in self.routing_keys.items():
+            if owner == service_id:
+                return key
+        raise KeyError(service_id)
+
+    def user_by_email(self, email: str) -> dict[str, Any] | None:
+        wanted = email.strip().lower()
+        for user in self.users.values():
+            if user["email"].lower() == wanted:
+                return user
+        return None
+
+    # ------------------------------------------------------------------ bulk seeding
+    def seed_users(self, n: int, *, domain: str = "example.com") -> list[str]:
+        start = len(self.users)
+        return [
+            self.add_user(f"Seeded User {i}", f"seeded.user{i}@{domain}")
+            for i in range(start + 1, start + n + 1)
+        ]
+
+    def seed_schedules(self, n: int, user_ids: Sequence[str] | None = None) -> list[str]:
+        users = list(user_ids or self.users)
+        start = len(self.schedules)
+        result = []
+        for i in range(n):
+            rotation = users[i % len(users) :] + users[: i % len(users)] if users else []
+            result.append(
+                self.add_schedule(
+                    f"Seeded Schedule {start + i + 1}",
+                    rotation[:3],
+                    description=f"Seeded rotation {start + i + 1}",
+                )
+            )
+        return result
+
+    def seed_escalation_policies(
+        self, n: int, schedule_ids: Sequence[str] | None = None
+    ) -> list[str]:
+        schedules = list(schedule_ids or self.schedules) or self.seed_schedules(1)
+        start = len(self.escalation_policies)
+        return [
+            self.add_escalation_policy(
+                f"Seeded Escalation Policy {start + i + 1}", [[schedules[i % len(schedules)]]]
+            )
+            for i in range(n)
+        ]
+
+    def seed_services(self, n: int, escalation_policy_id: str | None = None) -> list[str]:
+        policies = (
+            [escalation_policy_id] if escalation_policy_id else list(self.escalation_policies)
+        )
+        if not policies:
+            policies = self.seed_escalation_policies(1)
+        start = len(self.services)
+        return [
+            self.add_service(
+                f"Seeded Service {start + i + 1}", policies[i % len(policies)], description="seeded"
+            )
+            for i in range(n)
+        ]
+
+    def seed_incidents(
+        self,
+        n: int,
+        service_id: str | None = None,
+        *,
+        start: datetime | None = None,
+        spacing: timedelta = timedelta(minutes=5),
+        status: str | Sequence[str] = "resolved",
+        urgency: str = "high",
+        title: str = "Seeded incident",
+        ack_after: timedelta = timedelta(minutes=4),
+        resolve_after: timedelta = timedelta(minutes=30),
+    ) -> list[str]:
+        """Create `n` incidents fast (tens of thousands per second), oldest first.
+
+        They start at `start` (default: `n * spacing` before now, so the newest is just past) and
+        are `spacing` apart. `status` may be a sequence, cycled over the incidents. Resolved ones
+        get `resolved_at = created_at + resolve_after` and no assignments, as PagerDuty does.
+        """
+        service_id = service_id or next(iter(self.services))
+        service = self.services[service_id]
+        now = self.now()
+        first = start if start is not None else now - spacing * n
+        statuses = itertools.cycle([status] if isinstance(status, str) else list(status))
+        policy_id = service["escalation_policy"]["id"]
+        service_ref = self.ref("service", service_id)
+        policy_ref = self.ref("escalation_policy", policy_id)
+        assignee_refs = [self.ref("user", u) for u in self.assignees_for(policy_id, 1)]
+        agent = dict(service_ref)
+        created_ids = []
+        for i in range(n):
+            created = first + spacing * i
+            created_at = iso_seconds(created)
+            current = next(statuses)
+            incident = self._build_incident(
+                service_ref=service_ref,
+                policy_ref=policy_ref,
+                title=f"{title} {self._incident_number + 1}",
+                urgency=urgency,
+                incident_key=None,
+                created_at=created_at,
+                assignments=[{"at": created_at, "assignee": a} for a in assignee_refs],
+                assigned_via="escalation_policy",
+                priority=None,
+            )
+            meta = self._register(incident, created.timestamp(), None, agent, "api")
+            if current in ("acknowledged", "resolved"):
+                acked = created + ack_after
+                meta.acknowledged_at = acked.timestamp()
+                incident["status"] = current
+                incident["last_status_change_at"] = iso_seconds(acked)
+                incident["updated_at"] = iso_seconds(acked)
+                if current == "acknowledged":
+                    incident["acknowledgements"] = (
+                        [{"at": iso_seconds(acked), "acknowledger": assignee_refs[0]}]
+                        if assignee_refs
+                        else []
+                    )
+            if current == "resolved":
+                resolved = created + resolve_after
+                meta.resolved_ts = resolved.timestamp()
+                incident["resolved_at"] = iso_seconds(resolved)
+                incident["last_status_change_at"] = iso_seconds(resolved)
+                incident["updated_at"] = iso_seconds(resolved)
+                incident["assignments"] = []
+                incident["alert_counts"] = {"all": 0, "triggered": 0, "resolved": 0}
+            created_ids.append(incident["id"])
+        return created_ids
+
+    # ------------------------------------------------------------------ incidents
+    def assignees_for(self, policy_id: str, level: int) -> list[str]:
+        """The users an incident at `level` of a policy is assigned to (via on-call schedules)."""
+        rules = self.escalation_policies[policy_id]["escalation_rules"]
+        if not rules:
+            return []
+        rule = rules[min(level, len(rules)) - 1]
+        users: list[str] = []
+        for target in rule["targets"]:
+            if target["type"] == "user_reference":
+                candidates = [target["id"]]
+            else:
+                candidates = [
+                    oc["user"]["id"]
+                    for oc in self.oncalls
+                    if oc["schedule"] is not None and oc["schedule"]["id"] == target["id"]
+                ] or [u["id"] for u in self.schedules[target["id"]]["users"][:1]]
+            users.extend(u for u in candidates if u not in users)
+        return users
+
+    def _build_incident(
+        self,
+        *,
+        service_ref: dict[str, Any],
+        policy_ref: dict[str, Any],
+        title: str,
+        urgency: str,
+        incident_key: str | None,
+        created_at: str,
+        assignments: list[dict[str, Any]],
+        assigned_via: str,
+        priority: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        self._incident_number += 1
+        number = self._incident_number
+        incident_id = self.ids.make("Q", 13)
+        entry_id = self.ids.make("R", 25)
+        self_url = f"{self.api_url}/incidents/{incident_id}"
+        html_url = f"{self.web_url}/incidents/{incident_id}"
+        return {
+            "id": incident_id,
+            "type": "incident",
+            "summary": f"[#{number}] {title}",
+            "self": self_url,
+            "html_url": html_url,
+            "incident_number": number,
+            "title": title,
+            "description": title,
+            "created_at": created_at,
+            "updated_at": created_at,
+            "status": "triggered",
+            "incident_key": incident_key,
+            "service": service_ref,
+            "assignments": assignments,
+            "assigned_via": assigned_via,
+            "last_status_change_at": created_at,
+            "last_status_change_by": service_ref,
+            "resolved_at": None,
+            "first_trigger_log_entry": {
+                "id": entry_id,
+                "type": "trigger_log_entry_reference",
+                "summary": "Triggered through the API",
+                "self": f"{self.api_url}/log_entries/{entry_id}",
+                "html_url": f"{html_url}/log_entries/{entry_id}",
+            },
+            "alert_counts": {"all": 1, "triggered": 1, "resolved": 0},
+            "is_mergeable": True,
+            "incident_type": {"name": "incident_default"},
+            "escalation_policy": policy_ref,
+            "teams": [],
+            "pending_actions": [],
+            "acknowledgements": [],
+            "alert_grouping": None,
+            "priority": priority,
+            "resolve_reason": None,
+            "conference_bridge": None,
+            "incidents_responders": [],
+            "responder_requests": [],
+            "urgency": urgency,
+        }
+
+    def _register(
+        self,
+        incident: dict[str, Any],
+        created_ts: float,
+        body: dict[str, Any] | None,
+        agent: dict[str, Any],
+        channel: str,
+    ) -> _IncidentMeta:
+        incident_id = incident["id"]
+        self.incidents[incident_id] = incident
+        meta = _IncidentMeta(created_ts, 1, body)
+        entry = incident["first_trigger_log_entry"]
+        meta.trigger_entry = {
+            "id": entry["id"],
+            "type": "trigger_log_entry",
+            "summary": entry["summary"],
+            "self": entry["self"],
+            "html_url": entry["html_url"],
+            "created_at": incident["created_at"],
+            "agent": agent,
+            "channel": {"type": channel},
+            "service": incident["service"],
+            "incident": {
+                "id": incident_id,
+                "type": "incident_reference",
+                "summary": incident["summary"],
+                "self": incident["self"],
+                "html_url": incident["html_url"],
+            },
+            "teams": [],
+            "contexts": [],
+            "event_details": {"description": incident["title"]},
+        }
+        self._meta[incident_id] = meta
+        if incident["incident_key"]:
+            self._by_key.setdefault(incident["incident_key"], []).append(incident_id)
+        if self._order and created_ts < self._order[-1][0]:
+            self._order_sorted = False
+        self._order.append((created_ts, incident_id))
+        service = self.services.get(incident["service"]["id"])
+        if service is not None:
+            service["last_incident_timestamp"] = incident["created_at"]
+        return meta
+
+    def create_incident(
+        self,
+        *,
+        service_id: str,
+        title: str,
+        urgency: str | None = None,
+        incident_key: str | None = None,
+        body: dict[str, Any] | None = None,
+        priority_id: str | None = None,
+        escalation_policy_id: str | None = None,
+        assignee_ids: Sequence[str] | None = None,
+        requester_id: str | None = None,
+        conference_bridge: dict[str, Any] | None = None,
+        hidden_polls: int = 0,
+        agent: dict[str, Any] | None = None,
+        channel: str = "api",
+    ) -> dict[str, Any]:
+        """Create a triggered incident (no validation: the REST layer validates requests)."""
+        service = self.services[service_id]
+        policy_id = escalation_policy_id or service["escalation_policy"]["id"]
+        now = self.now()
+        created_at = iso_seconds(now)
+        if assignee_ids:
+            assigned = list(assignee_ids)
+            assigned_via = "direct_assignment"
+        else:
+            assigned = self.assignees_for(policy_id, 1)
+            assigned_via = "escalation_policy"
+        service_ref = self.ref("service", service_id)
+        incident = self._build_incident(
+            service_ref=service_ref,
+            policy_ref=self.ref("escalation_policy", policy_id),
+            title=title,
+            urgency=urgency or service["incident_urgency_rule"].get("urgency", "high"),
+            incident_key=incident_key,
+            created_at=created_at,
+            assignments=[{"at": created_at, "assignee": self.ref("user", u)} for u in assigned],
+            assigned_via=assigned_via,
+            priority=self.ref("priority", priority_id) if priority_id else None,
+        )
+        if requester_id:
+            incident["last_status_change_by"] = self.ref("user", requester_id)
+        incident["conference_bridge"] = conference_bridge
+        if agent is None:
+            agent = self.ref("user", requester_id) if requester_id else service_ref
+        meta = self._register(incident, now.timestamp(), body, agent, channel)
+        meta.hidden_polls = hidden_polls
+        if hidden_polls > 0:
+            self._hidden.add(incident["id"])
+        return incident
+
+    def find_open(self, service_id: str, incident_key: str) -> dict[str, Any] | None:
+        """The open incident of a service with this key, if any (PagerDuty's de-duplication)."""
+        for incident_id in self._by_key.get(incident_key, ()):
+            incident = self.incidents.get(incident_id)
+            if (
+                incident is not None
+                and incident["service"]["id"] == service_id
+                and incident["status"] in OPEN_STATUSES
+            ):
+                return incident
+        return None
+
+    def is_visible(self, incident_id: str) -> bool:
+        meta = self._meta.get(incident_id)
+        return incident_id in self.incidents and (meta is None or meta.hidden_polls <= 0)
+
+    def level_of(self, incident_id: str) -> int:
+        return self._meta[incident_id].level
+
+    def body_of(self, incident_id: str) -> dict[str, Any]:
+        body = self._meta[incident_id].body
+        return body if body is not None else {"type": "incident_body", "details": None}
+
+    def trigger_entry_of(self, incident_id: str) -> dict[str, Any]:
+        return self._meta[incident_id].trigger_entry
+
+    def set_status(
+        self,
+        incident: dict[str, Any],
+        status: str,
+        actor: dict[str, Any],
+        resolution: str | None = None,
+    ) -> None:
+        now = self.now()
+        stamp = iso_seconds(now)
+        meta = self._meta[incident["id"]]
+        if status == "acknowledged":
+            if meta.acknowledged_at is None:
+                meta.acknowledged_at = now.timestamp()
+            incident["acknowledgements"] = [
+                *incident.get("acknowledgements", []),
+                {"at": stamp, "acknowledger": actor},
+            ]
+        elif status == "resolved":
+            meta.resolved_ts = now.timestamp()
+            incident["resolved_at"] = stamp
+            incident["assignments"] = []
+            incident["acknowledgements"] = []
+            incident["alert_counts"] = {"all": 1, "triggered": 0, "resolved": 1}
+            if resolution:
+                meta.body = {"type": "incident_body", "details": resolution}
+        incident["status"] = status
+        incident["last_status_change_at"] = stamp
+        incident["last_status_change_by"] = actor
+        incident["updated_at"] = stamp
+
+    def reassign(
+        self,
+        incident: dict[str, Any],
+        *,
+        policy_id: str | None = None,
+        level: int | None = None,
+        assignee_ids: Sequence[str] | None = None,
+    ) -> None:
+        """Recompute assignments after an escalation, a policy change or a direct assignment."""
+        stamp = iso_seconds(self.now())
+        meta = self._meta[incident["id"]]
+        if assignee_ids is not None:
+            incident["assignments"] = [
+                {"at": stamp, "assignee": self.ref("user", u)} for u in assignee_ids
+            ]
+            incident["assigned_via"] = "direct_assignment"
+        else:
+            if policy_id is not None:
+                incident["escalation_policy"] = self.ref("escalation_policy", policy_id)
+                meta.level = 1
+            if level is not None:
+                meta.level = level
+                meta.escalations += 1
+            users = self.assignees_for(incident["escalation_policy"]["id"], meta.level)
+            incident["assignments"] = [
+                {"at": stamp, "assignee": self.ref("user", u)} for u in users
+            ]
+            incident["assigned_via"] = "escalation_policy"
+        incident["updated_at"] = stamp
+
+    def touch(self, incident: dict[str, Any]) -> None:
+        incident["updated_at"] = iso_seconds(self.now())
+
+    # ------------------------------------------------------------------ incident queries
+    def query_incidents(
+        self,
+        *,
+        since: float | None,
+        until: float | None,
+        predicate: Callable[[dict[str, Any]], bool],
+        incident_key: str | None = None,
+        descending: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """Visible incidents created in [since, until) matching `predicate`, by (created_at, id).
+
+        Incidents an event created and that are still hidden count this query as one poll.
+        """
+
+        def in_window(incident_id: str) -> bool:
+            created = self._meta[incident_id].created_ts
+            return (since is None or created >= since) and (until is None or created < until)
+
+        skipped = set()
+        for incident_id in list(self._hidden):
+            incident = self.incidents.get(incident_id)
+            meta = self._meta.get(incident_id)
+            if incident is None or meta is None:
+                self._hidden.discard(incident_id)
+                continue
+            if (
+                in_window(incident_id)
+                and predicate(incident)
+                and (incident_key is None or incident["incident_key"] == incident_key)
+            ):
+                skipped.add(incident_id)
+                meta.hidden_polls -= 1
+                if meta.hidden_polls <= 0:
+                    self._hidden.discard(incident_id)
+        if incident_key is not None:
+            ids = sorted(
+                (self._meta[i].created_ts, i)
+                for i in self._by_key.get(incident_key, ())
+                if i in self.incidents
+            )
+            candidates: Iterable[tuple[float, str]] = reversed(ids) if descending else ids
+        else:
+            order = self._sorted_order()
+            lo = 0 if since is None else bisect.bisect_left(order, (since, ""))
+            hi = len(order) if until is None else bisect.bisect_left(order, (until, ""))
+            window = order[lo:hi]
+            candidates = reversed(window) if descending else window
+        for _, incident_id in candidates:
+            if incident_id in skipped or incident_id in self._hidden:
+                continue
+            incident = self.incidents.get(incident_id)
+            if incident is None or not in_window(incident_id) or not predicate(incident):
+                continue
+            yield incident
+
+    def _sorted_order(self) -> list[tuple[float, str]]:
+        if len(self._order) != len(self.incidents):  # a test added or removed incidents directly
+            self._order = [(m.created_ts, i) for i, m in self._meta.items() if i in self.incidents]
+            self._order_sorted = False
+        if not self._order_sorted:
+            self._order.sort()
+            self._order_sorted = True
+        return self._order
+
+    def delete_incident(self, incident_id: str) -> None:
+        """Forget an incident (not an API operation: for tests that need gaps)."""
+        incident = self.incidents.pop(incident_id)
+        self._meta.pop(incident_id, None)
+        self._hidden.discard(incident_id)
+        if incident["incident_key"]:
+            self._by_key.get(incident["incident_key"], []).remove(incident_id)
+        self._order = [(ts, i) for ts, i in self._order if i != incident_id]
+
+    # ------------------------------------------------------------------ events API
+    def apply_event(
+        self, service_id: str, action: str, dedup_key: str, event: dict[str, Any]
+    ) -> None:
+        """What PagerDuty does with an accepted event (later, asynchronously, in real life)."""
+        service_ref = self.ref("service", service_id)
+        integration = self.services[service_id]["integrations"][0]
+        agent = {
+            "id": integration["id"],
+            "type": integration["type"],
+            "summary": integration["summary"],
+            "self": integration["self"],
+            "html_url": integration["html_url"],
+        }
+        open_incident = self.find_open(service_id, dedup_key)
+        if action == "trigger":
+            if open_incident is not None:
+                counts = open_incident["alert_counts"]
+                open_incident["alert_counts"] = {**counts, "all": counts["all"] + 1}
+                return
+            payload = event.get("payload") or {}
+            details = payload.get("custom_details")
+            incident = self.create_incident(
+                service_id=service_id,
+                title=str(payload.get("summary", "")),
+                incident_key=dedup_key,
+                body={
+                    "type": "incident_body",
+                    "details": json.dumps(details) if details is not None else None,
+                },
+                hidden_polls=self.event_visibility_polls,
+                agent=agent,
+                channel="events_api_v2",
+            )
+            incident["first_trigger_log_entry"]["summary"] = (
+                f"Triggered through the API: {payload.get('summary', '')}"
+            )[:1024]
+            self.trigger_entry_of(incident["id"])["summary"] = incident["first_trigger_log_entry"][
+                "summary"
+            ]
+            return
+        if open_incident is None:
+            return  # acknowledge/resolve without an open alert: accepted and dropped
+        if action == "acknowledge" and open_incident["status"] == "triggered":
+            self.set_status(open_incident, "acknowledged", service_ref)
+        elif action == "resolve":
+            self.set_status(open_incident, "resolved", service_ref)
+
+    # ------------------------------------------------------------------ rate limits
+    def consume(self, token: str) -> tuple[bool, int]:
+        """Count one REST request for `token`; returns (allowed, remaining after it)."""
+        used = self._usage.get(token, 0)
+        if used >= self.rate_limit:
+            throttled = self._throttled.get(token, 0) + 1
+            self._throttled[token] = throttled
+            limit_429s = self.rate_limit_resets_after_429s
+            if limit_429s is not None and throttled >= limit_429s:
+                self._usage[token] = 0
+                self._throttled[token] = 0
+            return False, 0
+        self._usage[token] = used + 1
+        return True, self.rate_limit - used - 1
+
+    def remaining(self, token: str) -> int:
+        return max(self.rate_limit - self._usage.get(token, 0), 0)
+
+    def consume_event(self, routing_key: str) -> bool:
+        if self.events_rate_limit is None:
+            return True
+        used = self._event_usage.get(routing_key, 0)
+        if used >= self.events_rate_limit:
+            return False
+        self._event_usage[routing_key] = used + 1
+        return True
+
+    def reset_rate_limit(self) -> None:
+        """Start a new rate-limit window for every token and routing key (no sleeping needed)."""
+        with self.lock:
+            self._usage.clear()
+            self._throttled.clear()
+            self._event_usage.clear()
+
+    # ------------------------------------------------------------------ analytics
+    def service_metrics(
+        self, service_ids: Sequence[str] | None, start: float | None, end: float | None
+    ) -> list[dict[str, Any]]:
+        """Per-service incident metrics like `POST /analytics/metrics/incidents/services`."""
+        wanted = set(service_ids) if service_ids else None
+        buckets: dict[str, list[tuple[dict[str, Any], _IncidentMeta]]] = {}
+        for incident_id, meta in self._meta.items():
+            incident = self.incidents.get(incident_id)
+            if incident is None:
+                continue
+            service_id = incident["service"]["id"]
+            if wanted is not None and service_id not in wanted:
+                continue
+            if (start is not None and meta.created_ts < start) or (
+                end is not None and meta.created_ts >= end
+            ):
+                continue
+            buckets.setdefault(service_id, []).append((incident, meta))
+        data = []
+        for service_id in sorted(
+            set(buckets) | (set(self.analytics) & (wanted or set(self.analytics)))
+        ):
+            items = buckets.get(service_id, [])
+            resolve = [m.resolved_ts - m.created_ts for _, m in items if m.resolved_ts is not None]
+            ack = [
+                m.acknowledged_at - m.created_ts for _, m in items if m.acknowledged_at is not None
+            ]
+            service = self.services.get(service_id, {})
+            teams = service.get("teams") or [{}]
+            mean_ack = round(sum(ack) / len(ack)) if ack else None
+            row: dict[str, Any] = {
+                "service_id": service_id,
+                "service_name": service.get("name"),
+                "team_id": teams[0].get("id"),
+                "team_name": teams[0].get("summary"),
+                "mean_assignment_count": 1 if items else None,
+                "mean_engaged_seconds": mean_ack,
+                "mean_engaged_user_count": 1 if ack else None,
+                "mean_seconds_to_engage": mean_ack,
+                "mean_seconds_to_first_ack": mean_ack,
+                "mean_seconds_to_mobilize": mean_ack,
+                "mean_seconds_to_resolve": round(sum(resolve) / len(resolve)) if resolve else None,
+                "mean_user_defined_engaged_seconds": mean_ack,
+                "total_business_hour_interruptions": 0,
+                "total_engaged_seconds": round(sum(ack)),
+                "total_escalation_count": sum(m.escalations for _, m in items),
+                "total_incident_count": len(items),
+                "total_incidents_acknowledged": len(ack),
+                "total_incidents_auto_resolved": 0,
+                "total_incidents_manual_escalated": sum(1 for _, m in items if m.escalations),
+                "total_incidents_reassigned": 0,
+                "total_incidents_timeout_escalated": 0,
+                "total_interruptions": len(items),
+                "total_notifications": len(items),
+                "total_off_hour_interruptions": 0,
+                "total_sleep_hour_interruptions": 0,
+                "total_snoozed_seconds": 0,
+                "total_user_defined_engaged_seconds": round(sum(ack)),
+                "up_time_pct": 100.0,
+            }
+            row.update(self.analytics.get(service_id, {}))
+            data.append(row)
+        return data
