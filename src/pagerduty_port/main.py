@@ -17,6 +17,7 @@ from .masking import SECRETS
 from .operations.base import Operation, Runtime
 from .operations.create_incident import OPERATION as CREATE_INCIDENT
 from .operations.escalate import OPERATION as ESCALATE
+from .operations.sync import OPERATION as SYNC
 from .operations.trigger_incident import OPERATION as TRIGGER_INCIDENT
 from .port import PortClient
 from .report import Reporter, setup_logging
@@ -25,7 +26,7 @@ from .settings import OPERATION_ENV, CommonSettings, read_common
 log = logging.getLogger("pagerduty_port")
 
 OPERATIONS: dict[str, Operation] = {
-    op.name: op for op in (CREATE_INCIDENT, TRIGGER_INCIDENT, ESCALATE)
+    op.name: op for op in (CREATE_INCIDENT, TRIGGER_INCIDENT, ESCALATE, SYNC)
 }
 PLANNED = ("trigger-incident", "escalate", "sync")
 
