@@ -191,8 +191,13 @@ class Sandbox:
         body: Any = None,
         headers: dict[str, str] | None = None,
         times: int = 1,
+        *,
+        after: int = 0,
     ) -> None:
         """Answer the next `times` requests matching `method` and `path_regex` with `status`.
+
+        `after` lets that many matching requests through first, to fail a read or a write
+        part-way (e.g. `after=3`: the fourth matching request fails).
 
         `path_regex` is searched (`re.search`) in the path without its query string; `method`
         may be `"*"`. A None `body` gets the service's own error shape for that status (e.g.
@@ -212,8 +217,14 @@ class Sandbox:
                 body=body,
                 headers=dict(headers or {}),
                 remaining=times,
+                skip=after,
             )
         )
+
+    def set_latency(self, seconds: float, server: str | None = None) -> None:
+        """Delay every answer of `server` (default: all three) by `seconds`, like a network."""
+        for name in [server] if server else list(SERVERS):
+            self._servers[name].latency = seconds
 
     def pending_faults(self, server: str | None = None) -> list[Fault]:
         names = [server] if server else list(SERVERS)

@@ -12,6 +12,7 @@ import json
 import re
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -97,6 +98,7 @@ class Fault:
     body: Any
     headers: dict[str, str]
     remaining: int
+    skip: int = 0  # matching requests to let through first (a failure mid-way through a read)
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method in ("*", method)) and self.path.search(path) is not None
@@ -117,6 +119,9 @@ class FaultQueue:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(method, path):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
@@ -261,6 +266,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         )
         fault = server.faults.take(request.method, request.path)
         response = server.api.fault_response(fault) if fault else server.api.respond(request)
+        if server.latency > 0:  # outside the API lock: concurrent clients overlap their waits
+            time.sleep(server.latency)
         # Record before answering, so a client that inspects the log right after its call sees it.
         server.log.append(replace(recorded, status=response.status))
         self._write(response)
@@ -292,6 +299,7 @@ class SimulatorServer(ThreadingHTTPServer):
         self.api = api
         self.log = log
         self.faults = faults
+        self.latency = 0.0  # seconds added to every answer (benchmarks: a network's round trip)
         self._thread: threading.Thread | None = None
 
     @property
