@@ -27,7 +27,7 @@ EXAMPLES = REPO / "examples"
 PORT_SPEC = REPO.parent / "shared" / "contracts" / "port" / "apispec.yaml"
 
 #: The one thing users edit in a workflow: where they use these actions from.
-PLACEHOLDER_REPO = "your-org/pagerduty-port-actions"
+PLACEHOLDER_REPO = "OWNER/pagerduty-port-actions"
 PLACEHOLDER_REF = "v1"
 #: What users edit in a Port action JSON: the GitHub org and repository holding the workflow.
 PORT_ORG = "YOUR_GITHUB_ORG"
@@ -139,7 +139,7 @@ _OUR_REUSABLE = re.compile(
 
 def our_action(uses: str) -> str | None:
     """The sub-action ("" for the root action) a step's `uses:` points at, if it is ours:
-    `your-org/pagerduty-port-actions[/<action>]@ref`, or `./[<action>]` in this repository."""
+    `OWNER/pagerduty-port-actions[/<action>]@ref`, or `./[<action>]` in this repository."""
     match = _OUR_ACTION.match(uses)
     if not match:
         return None
