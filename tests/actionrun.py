@@ -33,6 +33,13 @@ class ActionResult:
         """Every stream a user could see, for secret scans."""
         return "\n".join([self.stdout, self.stderr, self.output_file, self.summary])
 
+    @property
+    def visible(self) -> str:
+        """What a user sees: every stream but the ::add-mask:: lines the runner swallows."""
+        return "\n".join(
+            line for line in self.everything.splitlines() if not line.startswith("::add-mask")
+        )
+
     def errors(self) -> list[str]:
         return [line for line in self.stdout.splitlines() if line.startswith("::error")]
 

@@ -67,12 +67,10 @@ def _check_size(event: dict[str, Any]) -> None:
     if size <= MAX_BODY_BYTES:
         return
     payload = event.get("payload") or {}
-    sizes = {
-        "custom_details": len(encode_event(payload.get("custom_details") or {})),
-        "summary": len(encode_event(payload.get("summary") or "")),
-        "links": len(encode_event(event.get("links") or [])),
-        "images": len(encode_event(event.get("images") or [])),
-    }
+    fields = {name: payload.get(name) for name in ("custom_details", "summary", "source")}
+    fields |= {name: payload.get(name) for name in ("component", "group", "class")}
+    fields |= {"links": event.get("links"), "images": event.get("images")}
+    sizes = {name: len(encode_event(value)) for name, value in fields.items() if value}
     culprit = max(sizes, key=lambda k: sizes[k])
     raise InputError(
         culprit,
