@@ -32,16 +32,24 @@ def _split(value: str | None) -> list[str]:
     return [p.strip() for p in re.split(r"[,\s]+", value or "") if p.strip()]
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # inline YAML is rarely a valid file name
+        return False
+
+
 def read_mapping(inputs: Inputs, workspace: str) -> tuple[MappingConfig, str]:
     """`mapping`: empty for the built-in mapping, inline YAML, or a path in the workspace."""
     value = inputs.text("mapping", strip=False)
     if value is None or not value.strip():
         return parse_mapping(default_mapping_text()), "built-in default"
-    if "\n" in value.strip() or value.lstrip().startswith(("{", "resources:")):
-        return parse_mapping(value), "inline"
     path = Path(value.strip())
     if not path.is_absolute():
         path = Path(workspace) / path
+    looks_inline = "\n" in value.strip() or ": " in value or value.lstrip().startswith("{")
+    if looks_inline and not _is_file(path):
+        return parse_mapping(value), "inline"
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError:

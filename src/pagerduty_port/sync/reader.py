@@ -27,6 +27,7 @@ MAX_WINDOW = timedelta(days=179)  # PagerDuty accepts at most 6 months per incid
 SLICE_TARGET = 8_000  # aim below the cap so a slice that grows during the read still fits
 DEFAULT_INCIDENT_DAYS = 30
 _MIN_SLICE = timedelta(seconds=2)
+_FUTURE = timedelta(minutes=1)
 _ANALYTICS_REFUSED = (401, 402, 403)
 
 
@@ -140,7 +141,8 @@ class PagerDutyReader:
     def incident_window(self, resource: Resource) -> tuple[datetime, datetime] | None:
         """[since, until) for a resource: inputs first, then apiQueryParams, else 30 days."""
         params = resource.api_query_params
-        until = self.incidents_until or _param_time(params, "until") or self.now()
+        # `until` is exclusive: reach past now so an incident opened this second is included.
+        until = self.incidents_until or _param_time(params, "until") or self.now() + _FUTURE
         since = self.incidents_since or _param_time(params, "since")
         if since is None:
             if params.get("date_range") == "all":
@@ -225,7 +227,7 @@ class PagerDutyReader:
             raise PagerDutyError(
                 "the oldest incident has no readable created_at", method="GET", path="/incidents"
             )
-        return oldest, self.incidents_until or self.now() + timedelta(seconds=1)
+        return oldest, self.incidents_until or self.now() + _FUTURE
 
     # Enrichments --------------------------------------------------------------------------
     def _oncalls_by_policy(self, policy_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
