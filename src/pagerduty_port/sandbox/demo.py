@@ -1,0 +1,144 @@
+"""`pagerduty-port-demo`: run the actions against local simulators and show what Port received.
+
+Each step runs the real entrypoint in a fresh process with only INPUT_* variables, as the
+GitHub runner would, so a newcomer sees the whole flow without any account.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pagerduty_port.sandbox import Sandbox
+from pagerduty_port.settings import OPERATION_ENV
+
+
+def run_step(operation: str, inputs: dict[str, str]) -> tuple[int, dict[str, str]]:
+    """Run one operation like the runner; returns its exit code and outputs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        output = Path(tmp, "output")
+        output.touch()
+        env = {"INPUT_" + k.upper(): v for k, v in inputs.items()}
+        env |= {OPERATION_ENV: operation, "GITHUB_OUTPUT": str(output)}
+        env["PATH"] = os.environ.get("PATH", "")
+        proc = subprocess.run(
+            [sys.executable, "-m", "pagerduty_port"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        for line in proc.stdout.splitlines():
+            if not line.startswith("::add-mask"):
+                print(f"    | {line}")
+        outputs: dict[str, str] = {}
+        lines = output.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if "<<" in line:
+                name = line.split("<<", 1)[0]
+                outputs[name] = lines[i + 1] if i + 1 < len(lines) else ""
+        return proc.returncode, outputs
+
+
+def show(title: str, value: Any) -> None:
+    text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    print(f"  {title}: {text}")
+
+
+def main() -> int:
+    with Sandbox() as sb:
+        common = {
+            "pagerduty_token": sb.pagerduty_token,
+            "pagerduty_api_url": sb.pagerduty_url,
+            "port_client_id": sb.port_client_id,
+            "port_client_secret": sb.port_client_secret,
+            "port_base_url": sb.port_url,
+        }
+        run = sb.port.add_run("r_demo_create")
+        context = {"blueprint": "pagerdutyService", "entity": sb.service_id, "run_id": run}
+        print(f"1. A Port user runs 'Create incident' on service {sb.service_id} (run {run}).")
+        code, outputs = run_step(
+            "create-incident",
+            {
+                **common,
+                "title": 'Checkout is failing: "payment declined" for every card',
+                "from": sb.user_email,
+                "port_context": json.dumps(context),
+            },
+        )
+        if code != 0:
+            print("create-incident failed", file=sys.stderr)
+            return code
+        incident_id = outputs["incident_id"]
+        print("\n   What Port received:")
+        show("run log", [entry["message"] for entry in sb.port.runs[run]["logs"]])
+        show("run link", sb.port.runs[run].get("link"))
+        show("entity", sb.port.entities[("pagerdutyIncident", incident_id)])
+
+        print("\n2. The same Port run is retried: no second incident is opened.")
+        run_step(
+            "create-incident",
+            {
+                **common,
+                "title": "Checkout is failing",
+                "from": sb.user_email,
+                "port_context": json.dumps(context),
+            },
+        )
+        print(f"   PagerDuty now holds {len(sb.pagerduty.incidents)} incident(s).")
+
+        run = sb.port.add_run("r_demo_escalate")
+        print(f"\n3. The user escalates incident {incident_id} to level 2 (run {run}).")
+        run_step(
+            "escalate",
+            {
+                **common,
+                "escalation_level": "2",
+                "from": sb.user_email,
+                "port_context": json.dumps(
+                    {"blueprint": "pagerdutyIncident", "entity": incident_id, "run_id": run}
+                ),
+            },
+        )
+        entity = sb.port.entities[("pagerdutyIncident", incident_id)]
+        show("entity assignees now", entity["properties"]["assignees"])
+
+        print("\n4. A monitor triggers an event, then acknowledges and resolves it by dedup key.")
+        code, outputs = run_step(
+            "trigger-incident",
+            {
+                **common,
+                "routing_key": sb.routing_key,
+                "summary": "Disk 95% full on db-1",
+                "pagerduty_events_url": sb.events_url,
+            },
+        )
+        key = outputs.get("dedup_key", "")
+        for action in ("acknowledge", "resolve"):
+            run_step(
+                "trigger-incident",
+                {
+                    **common,
+                    "routing_key": sb.routing_key,
+                    "event_action": action,
+                    "dedup_key": key,
+                    "pagerduty_events_url": sb.events_url,
+                },
+            )
+        event_incident = outputs.get("incident_id")
+        if event_incident:
+            show(
+                "entity status now",
+                sb.port.entities[("pagerdutyIncident", event_incident)]["properties"]["status"],
+            )
+        print(f"\nDone: {len(sb.requests.all())} requests reached the simulators.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
