@@ -1,0 +1,109 @@
+"""The traffic the actions really send, checked against the official OpenAPI specs in
+../shared/contracts (skipped when that folder is absent, e.g. on a bare clone)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from actionrun import run_action
+from contracts import ContractChecker
+
+
+@pytest.fixture(scope="module")
+def checker():
+    return ContractChecker.load_or_skip()
+
+
+def test_every_request_of_every_action_matches_the_specs(sandbox, checker):
+    sb = sandbox
+    common = {
+        "pagerduty_token": sb.pagerduty_token,
+        "pagerduty_api_url": sb.pagerduty_url,
+        "port_client_id": sb.port_client_id,
+        "port_client_secret": sb.port_client_secret,
+        "port_base_url": sb.port_url,
+    }
+    for run in ("r_c1", "r_t1", "r_e1"):
+        sb.port.add_run(run)
+    created = run_action(
+        "create-incident",
+        {
+            **common,
+            "title": 'Quotes " and\nnewlines',
+            "details": "details",
+            "from": sb.user_email,
+            "service": sb.service_id,
+            "priority": sb.priority_id,
+            "report_status": "true",
+            "port_context": json.dumps({"run_id": "r_c1"}),
+        },
+    )
+    assert created.returncode == 0, created.stdout
+    triggered = run_action(
+        "trigger-incident",
+        {
+            **common,
+            "routing_key": sb.routing_key,
+            "summary": "Disk full",
+            "custom_details": '{"disk": "/var"}',
+            "links": '[{"href": "https://example.com/runbook", "text": "Runbook"}]',
+            "images": '[{"src": "https://example.com/g.png", "alt": "graph"}]',
+            "timestamp": "2026-11-22T10:00:00Z",
+            "component": "db",
+            "group": "storage",
+            "class": "disk",
+            "pagerduty_events_url": sb.events_url,
+            "port_context": json.dumps({"run_id": "r_t1"}),
+        },
+    )
+    assert triggered.returncode == 0, triggered.stdout
+    resolved = run_action(
+        "trigger-incident",
+        {
+            **common,
+            "routing_key": sb.routing_key,
+            "event_action": "resolve",
+            "dedup_key": triggered.outputs["dedup_key"],
+            "pagerduty_events_url": sb.events_url,
+        },
+    )
+    assert resolved.returncode == 0, resolved.stdout
+    escalated = run_action(
+        "escalate",
+        {
+            **common,
+            "incident_id": created.outputs["incident_id"],
+            "escalation_policy_id": sb.escalation_policy_id,
+            "escalation_level": "2",
+            "urgency": "low",
+            "from": sb.user_email,
+            "port_context": json.dumps({"run_id": "r_e1"}),
+        },
+    )
+    assert escalated.returncode == 0, escalated.stdout
+    traffic = sb.requests.all()
+    servers = {r.server for r in traffic}
+    assert servers == {"pagerduty", "events", "port"}
+    assert checker.assert_valid(traffic) == len(traffic)
+
+
+def test_the_checker_rejects_what_the_simulators_would_accept_from_a_broken_client(sandbox, checker):
+    """Guard against a checker that passes everything: a hand-made bad request fails."""
+    import requests
+
+    sb = sandbox
+    requests.post(
+        sb.pagerduty_url + "/incidents",
+        headers={
+            "Authorization": f"Token token={sb.pagerduty_token}",
+            "Accept": "application/vnd.pagerduty+json;version=2",
+            "Content-Type": "application/json",
+            "From": sb.user_email,
+        },
+        json={"incident": {"type": "incident", "title": "x", "service": {"id": sb.service_id, "type": "service_reference"}, "urgency": "urgent"}},
+        timeout=10,
+    )
+    problems = checker.check_all(sb.requests.all())
+    assert any("urgency" in p for p in problems)
