@@ -418,3 +418,40 @@ def test_bad_inputs_fail_before_any_request(tmp_path, inputs, name, text):
         assert f"Input '{name}'" in error
         assert text in error
         assert Counter(r.server for r in sb.requests.all()) == Counter()
+
+
+# Blueprints and credentials ---------------------------------------------------------------------
+def test_missing_blueprints_fail_clearly_unless_create_blueprints_is_on():
+    with Sandbox(port_blueprints=None) as sb:
+        sb.pagerduty.seed_incidents(3)
+        result = sync(sb, kinds="incidents,services")
+        assert result.returncode == 1
+        assert "does not exist in Port" in "\n".join(result.errors())
+        assert bulk_writes(sb) == []
+
+        result = sync(sb, kinds="incidents,services", create_blueprints="true")
+        assert result.returncode == 0, result.stdout[-2000:]
+        assert {"pagerdutyService", "pagerdutyIncident"} <= set(sb.port.blueprints)
+        assert len(entities(sb, INCIDENT)) == 3
+        created = [
+            r.json["identifier"]
+            for r in sb.requests.filter(server="port", method="POST", path="/v1/blueprints")
+        ]
+        assert created.index("pagerdutyService") < created.index("pagerdutyIncident")
+
+
+def test_dry_run_works_without_port_credentials():
+    with Sandbox() as sb:
+        sb.pagerduty.seed_incidents(4)
+        result = run_action(
+            "sync",
+            {
+                "pagerduty_token": sb.pagerduty_token,
+                "pagerduty_api_url": sb.pagerduty_url,
+                "kinds": "incidents",
+                "dry_run": "true",
+            },
+        )
+        assert result.returncode == 0, result.stdout[-2000:]
+        assert counts(result)["incidents"]["created"] == 4
+        assert sb.requests.filter(server="port") == []

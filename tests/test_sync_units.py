@@ -1,0 +1,66 @@
+"""The sync's small rules: deletion decisions, time slicing and the per-token rate limiter."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+from pagerduty_port.http import new_session
+from pagerduty_port.pagerduty import PagerDutyClient
+from pagerduty_port.sandbox import Sandbox
+from pagerduty_port.sync.ratelimit import RateLimiter, limiter_for
+from pagerduty_port.sync.reader import split_window
+from pagerduty_port.sync.stale import decide
+
+
+def test_deletion_needs_a_clean_run_and_stays_within_the_threshold():
+    existing = [f"e{i}" for i in range(10)]
+    produced = existing[:7]
+    assert decide("bp", existing, produced, threshold=0.5).stale == ["e7", "e8", "e9"]
+    refused = decide("bp", existing, produced, threshold=0.5, blockers=["a read failed"])
+    assert refused.stale == []
+    assert "a read failed" in refused.refused
+    over = decide("bp", existing, produced[:4], threshold=0.5)
+    assert over.stale == []
+    assert "more than deletion_threshold 0.5" in over.refused
+    assert decide("bp", existing, [], threshold=1.0).stale == existing
+    assert decide("bp", existing, produced, threshold=0.0).stale == []
+    assert decide("bp", None, produced, threshold=1.0).refused
+    assert decide("bp", existing, existing, threshold=0.5).refused is None
+
+
+def test_split_window_covers_the_range_without_overlap():
+    since = datetime(2024, 1, 1, tzinfo=UTC)
+    until = since + timedelta(days=10, seconds=7)
+    windows = split_window(since, until, 3)
+    assert len(windows) == 3
+    assert windows[0][0] == since
+    assert windows[-1][1] == until
+    for (_, end), (start, _) in itertools.pairwise(windows):
+        assert end == start
+
+
+def test_the_limiter_holds_requests_when_pagerduty_says_the_budget_is_spent():
+    with Sandbox() as sb:
+        sb.pagerduty.rate_limit = 4
+        sb.pagerduty.rate_limit_reset = 7
+        waits: list[float] = []
+        limiter = RateLimiter(sleep=waits.append)
+        client = PagerDutyClient(
+            new_session(),
+            sb.pagerduty_token,
+            sb.pagerduty_url,
+            before_request=limiter.before_request,
+            after_response=limiter.after_response,
+        )
+        client.request("GET", "/services")  # remaining 3: go on
+        client.request("GET", "/services")  # remaining 2: the reserve, hold the next one
+        assert waits == []
+        client.request("GET", "/services")
+        assert len(waits) == 1
+        assert 6 < waits[0] <= 7
+
+
+def test_one_limiter_per_token():
+    assert limiter_for("token-a-123") is limiter_for("token-a-123")
+    assert limiter_for("token-a-123") is not limiter_for("token-b-123")
