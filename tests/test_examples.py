@@ -789,3 +789,56 @@ def test_a_broken_blueprint_fails_the_spec_check(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps(data))
     assert check_against_spec([broken], "/v1/blueprints")
+
+
+# --------------------------------------------------------------------------------------------
+# The release rewrite (scripts/pin_release.py, run by .github/workflows/release.yml)
+# --------------------------------------------------------------------------------------------
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+def _pin_release() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "pin_release", REPO / "scripts" / "pin_release.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_release_pins_every_action_and_reusable_workflow(copy: Path) -> None:
+    pin = _pin_release()
+    image = f"ghcr.io/acme/pagerduty-port-actions@{DIGEST}"
+    assert pin.main(["--image", image, "--repository", "acme/pd", "--ref", "v1.4.0"], copy) == 0
+    for path in [copy / "action.yml", *copy.glob("*/action.yml")]:
+        assert load_yaml(path)["runs"]["image"] == f"docker://{image}", path
+    for path in (copy / ".github" / "workflows").glob("*.yml"):
+        workflow = load_yaml(path)
+        if call_spec(workflow) is None:
+            continue
+        text = path.read_text()
+        assert PLACEHOLDER_REPO not in text, path
+        uses = {str(step.get("uses")) for _, _, step in steps(workflow)}
+        assert f"acme/pd/{path.stem}@v1.4.0" in uses, (path, uses)
+    # main itself keeps building from the Dockerfile, so forks work
+    for path in REPO.glob("*/action.yml"):
+        assert load_yaml(path)["runs"]["image"] == "../Dockerfile", path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--image", "ghcr.io/acme/pd:latest", "--repository", "acme/pd", "--ref", "v1.0.0"],
+        ["--image", f"ghcr.io/acme/pd@{DIGEST}", "--repository", "acme", "--ref", "v1.0.0"],
+        ["--image", f"ghcr.io/acme/pd@{DIGEST}", "--repository", "acme/pd", "--ref", "1.0"],
+    ],
+)
+def test_the_release_refuses_unpinned_or_malformed_arguments(copy: Path, args: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        _pin_release().main(args, copy)
+    assert load_yaml(copy / "create-incident" / "action.yml")["runs"]["image"] == "../Dockerfile"
