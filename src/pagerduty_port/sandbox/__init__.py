@@ -15,6 +15,7 @@ and can be told to fail on demand.
 from __future__ import annotations
 
 import re
+import threading
 from types import TracebackType
 from typing import Any
 
@@ -85,8 +86,14 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        for server in self._servers.values():
-            server.stop()
+        # Stop the servers in parallel: each shutdown waits for its poll loop to notice.
+        stoppers = [
+            threading.Thread(target=server.stop, daemon=True) for server in self._servers.values()
+        ]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join(timeout=10)
         self._started = False
 
     def __enter__(self) -> Sandbox:

@@ -16,7 +16,8 @@ def utcnow() -> datetime:
 
 def iso_seconds(moment: datetime) -> str:
     """PagerDuty's timestamp format: UTC, whole seconds, `Z` suffix."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    m = moment.astimezone(UTC)  # formatted by hand: strftime dominates bulk seeding otherwise
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
 
 
 def iso_millis(moment: datetime) -> str:
@@ -75,6 +76,7 @@ class IdFactory:
     def __init__(self, seed: int = 0) -> None:
         self._random = random.Random(seed)
         self._used: set[str] = set()
+        self._counters: dict[str, int] = {}
 
     def make(self, prefix: str = "P", length: int = 6) -> str:
         choices = self._random.choices
@@ -83,6 +85,16 @@ class IdFactory:
             if candidate not in self._used:
                 self._used.add(candidate)
                 return candidate
+
+    def sequence(self, prefix: str, length: int) -> str:
+        """A unique id from a scrambled counter: as random-looking as `make`, much faster.
+
+        Multiplying by an odd number permutes the hexadecimal id space, so ids never repeat.
+        """
+        counter = self._counters.get(prefix, 0) + 1
+        self._counters[prefix] = counter
+        value = (counter * 0x9E3779B97F4A7C15 + 0x2545F4914F6CDD1D) % (16**length)
+        return f"{prefix}{value:0{length}X}"
 
     def reserve(self, identifier: str) -> None:
         """Mark an id chosen by the caller as taken."""

@@ -218,10 +218,8 @@ class PagerDutyApi(Api):
                 _MESSAGES[2005],
                 ["The maximum range between since and until is 6 months"],
             )
-        # `until` excludes its own second, so adjacent windows never return an incident twice;
-        # a defaulted `until` (now) must still include incidents created this very second.
-        upper = until.timestamp() + (1 if raw_until is None else 0)
-        return since.timestamp(), upper
+        # `until` is exclusive, so adjacent windows never return an incident twice.
+        return since.timestamp(), until.timestamp()
 
     def _incident_filter(self, request: Request) -> Callable[[dict[str, Any]], bool]:
         statuses = set(request.args("statuses"))

@@ -48,24 +48,32 @@ class _IncidentMeta:
 
     __slots__ = (
         "acknowledged_at",
+        "agent",
         "body",
+        "channel",
         "created_ts",
         "escalations",
         "hidden_polls",
         "level",
         "resolved_ts",
-        "trigger_entry",
     )
 
-    def __init__(self, created_ts: float, level: int, body: dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        created_ts: float,
+        body: dict[str, Any] | None,
+        agent: dict[str, Any],
+        channel: str,
+    ) -> None:
         self.created_ts = created_ts
-        self.level = level
+        self.level = 1
         self.body = body
+        self.agent = agent  # who triggered it, shown by include[]=first_trigger_log_entries
+        self.channel = channel
         self.hidden_polls = 0
         self.acknowledged_at: float | None = None
         self.resolved_ts: float | None = None
         self.escalations = 0
-        self.trigger_entry: dict[str, Any] = {}
 
 
 class PagerDutyState:
@@ -483,7 +491,7 @@ class PagerDutyState:
         service_id = service_id or next(iter(self.services))
         service = self.services[service_id]
         now = self.now()
-        first = start if start is not None else now - spacing * n
+        first = (start if start is not None else now - spacing * n).replace(microsecond=0)
         statuses = itertools.cycle([status] if isinstance(status, str) else list(status))
         policy_id = service["escalation_policy"]["id"]
         service_ref = self.ref("service", service_id)
@@ -507,26 +515,26 @@ class PagerDutyState:
                 priority=None,
             )
             meta = self._register(incident, created.timestamp(), None, agent, "api")
-            if current in ("acknowledged", "resolved"):
+            if current == "acknowledged":
                 acked = created + ack_after
+                acked_at = iso_seconds(acked)
                 meta.acknowledged_at = acked.timestamp()
                 incident["status"] = current
-                incident["last_status_change_at"] = iso_seconds(acked)
-                incident["updated_at"] = iso_seconds(acked)
-                if current == "acknowledged":
-                    incident["acknowledgements"] = (
-                        [{"at": iso_seconds(acked), "acknowledger": assignee_refs[0]}]
-                        if assignee_refs
-                        else []
-                    )
-            if current == "resolved":
+                incident["last_status_change_at"] = incident["updated_at"] = acked_at
+                if assignee_refs:
+                    incident["acknowledgements"] = [
+                        {"at": acked_at, "acknowledger": assignee_refs[0]}
+                    ]
+            elif current == "resolved":
                 resolved = created + resolve_after
+                resolved_at = iso_seconds(resolved)
+                meta.acknowledged_at = (created + ack_after).timestamp()
                 meta.resolved_ts = resolved.timestamp()
-                incident["resolved_at"] = iso_seconds(resolved)
-                incident["last_status_change_at"] = iso_seconds(resolved)
-                incident["updated_at"] = iso_seconds(resolved)
+                incident["status"] = current
+                incident["resolved_at"] = resolved_at
+                incident["last_status_change_at"] = incident["updated_at"] = resolved_at
                 incident["assignments"] = []
-                incident["alert_counts"] = {"all": 0, "triggered": 0, "resolved": 0}
+                incident["alert_counts"] = {"all": 1, "triggered": 0, "resolved": 1}
             created_ids.append(incident["id"])
         return created_ids
 
@@ -565,8 +573,8 @@ class PagerDutyState:
     ) -> dict[str, Any]:
         self._incident_number += 1
         number = self._incident_number
-        incident_id = self.ids.make("Q", 13)
-        entry_id = self.ids.make("R", 25)
+        incident_id = self.ids.sequence("Q", 13)
+        entry_id = self.ids.sequence("R", 25)
         self_url = f"{self.api_url}/incidents/{incident_id}"
         html_url = f"{self.web_url}/incidents/{incident_id}"
         return {
@@ -621,33 +629,12 @@ class PagerDutyState:
     ) -> _IncidentMeta:
         incident_id = incident["id"]
         self.incidents[incident_id] = incident
-        meta = _IncidentMeta(created_ts, 1, body)
-        entry = incident["first_trigger_log_entry"]
-        meta.trigger_entry = {
-            "id": entry["id"],
-            "type": "trigger_log_entry",
-            "summary": entry["summary"],
-            "self": entry["self"],
-            "html_url": entry["html_url"],
-            "created_at": incident["created_at"],
-            "agent": agent,
-            "channel": {"type": channel},
-            "service": incident["service"],
-            "incident": {
-                "id": incident_id,
-                "type": "incident_reference",
-                "summary": incident["summary"],
-                "self": incident["self"],
-                "html_url": incident["html_url"],
-            },
-            "teams": [],
-            "contexts": [],
-            "event_details": {"description": incident["title"]},
-        }
+        created_ts = float(int(created_ts))  # whole seconds, like `created_at`
+        meta = _IncidentMeta(created_ts, body, agent, channel)
         self._meta[incident_id] = meta
         if incident["incident_key"]:
             self._by_key.setdefault(incident["incident_key"], []).append(incident_id)
-        if self._order and created_ts < self._order[-1][0]:
+        if self._order and (created_ts, incident_id) < self._order[-1]:
             self._order_sorted = False
         self._order.append((created_ts, incident_id))
         service = self.services.get(incident["service"]["id"])
@@ -730,7 +717,31 @@ class PagerDutyState:
         return body if body is not None else {"type": "incident_body", "details": None}
 
     def trigger_entry_of(self, incident_id: str) -> dict[str, Any]:
-        return self._meta[incident_id].trigger_entry
+        """The full trigger log entry (built on demand: most incidents never need it)."""
+        incident = self.incidents[incident_id]
+        meta = self._meta[incident_id]
+        reference = incident["first_trigger_log_entry"]
+        return {
+            "id": reference["id"],
+            "type": "trigger_log_entry",
+            "summary": reference["summary"],
+            "self": reference["self"],
+            "html_url": reference["html_url"],
+            "created_at": incident["created_at"],
+            "agent": meta.agent,
+            "channel": {"type": meta.channel},
+            "service": incident["service"],
+            "incident": {
+                "id": incident_id,
+                "type": "incident_reference",
+                "summary": incident["summary"],
+                "self": incident["self"],
+                "html_url": incident["html_url"],
+            },
+            "teams": [],
+            "contexts": [],
+            "event_details": {"description": incident["title"]},
+        }
 
     def set_status(
         self,
@@ -744,13 +755,13 @@ class PagerDutyState:
         meta = self._meta[incident["id"]]
         if status == "acknowledged":
             if meta.acknowledged_at is None:
-                meta.acknowledged_at = now.timestamp()
+                meta.acknowledged_at = float(int(now.timestamp()))
             incident["acknowledgements"] = [
                 *incident.get("acknowledgements", []),
                 {"at": stamp, "acknowledger": actor},
             ]
         elif status == "resolved":
-            meta.resolved_ts = now.timestamp()
+            meta.resolved_ts = float(int(now.timestamp()))
             incident["resolved_at"] = stamp
             incident["assignments"] = []
             incident["acknowledgements"] = []
@@ -906,9 +917,6 @@ class PagerDutyState:
             incident["first_trigger_log_entry"]["summary"] = (
                 f"Triggered through the API: {payload.get('summary', '')}"
             )[:1024]
-            self.trigger_entry_of(incident["id"])["summary"] = incident["first_trigger_log_entry"][
-                "summary"
-            ]
             return
         if open_incident is None:
             return  # acknowledge/resolve without an open alert: accepted and dropped
