@@ -842,3 +842,18 @@ def test_the_release_refuses_unpinned_or_malformed_arguments(copy: Path, args: l
     with pytest.raises(SystemExit):
         _pin_release().main(args, copy)
     assert load_yaml(copy / "create-incident" / "action.yml")["runs"]["image"] == "../Dockerfile"
+
+
+def test_the_documented_blueprint_order_creates_relation_targets_first() -> None:
+    text = (EXAMPLES / "README.md").read_text()
+    section = text[text.index("Create the blueprints") :]
+    order = re.findall(r"`(pagerduty\w+)`", section.split("—")[0])
+    shipped = {
+        json.loads(p.read_text())["identifier"]: json.loads(p.read_text()) for p in blueprints()
+    }
+    assert sorted(order) == sorted(shipped), order
+    for position, identifier in enumerate(order):
+        for relation in (shipped[identifier].get("relations") or {}).values():
+            assert relation["target"] in order[:position], (
+                f"{identifier} before {relation['target']}"
+            )
