@@ -158,6 +158,42 @@ def test_faults_match_server_method_and_path(sb: Sandbox) -> None:
     assert sb.port.entities == {}  # the fault replaced the request: nothing was written
 
 
+def test_a_processed_fault_acts_but_loses_the_answer(sb: Sandbox) -> None:
+    sb.inject("pagerduty", "POST", r"^/incidents$", 502, process=True)
+    body = {
+        "incident": {
+            "type": "incident",
+            "title": "Lost answer",
+            "service": {"id": sb.service_id, "type": "service_reference"},
+            "incident_key": "lost-1",
+        }
+    }
+    headers = {**pd_headers(sb), "From": sb.user_email}
+    url = sb.pagerduty_url + "/incidents"
+    lost = requests.post(url, json=body, headers=headers, timeout=5)
+    assert lost.status_code == 502
+    assert len(sb.pagerduty.incidents) == 1  # PagerDuty did create it
+    retry = requests.post(url, json=body, headers=headers, timeout=5)
+    assert retry.status_code == 400  # the retry meets the incident_key de-duplication
+    assert [r.status for r in sb.requests.filter(server="pagerduty")] == [502, 400]
+
+
+def test_after_lets_some_matching_requests_through_first(sb: Sandbox) -> None:
+    sb.inject("pagerduty", "GET", r"^/services$", 500, after=2)
+    session = requests.Session()
+    session.headers.update(pd_headers(sb))
+    statuses = [session.get(sb.pagerduty_url + "/services").status_code for _ in range(4)]
+    assert statuses == [200, 200, 500, 200]
+
+
+def test_latency_delays_answers(sb: Sandbox) -> None:
+    sb.set_latency(0.05, "pagerduty")
+    started = time.perf_counter()
+    requests.get(sb.pagerduty_url + "/services", headers=pd_headers(sb), timeout=5)
+    assert time.perf_counter() - started >= 0.05
+    sb.set_latency(0)
+
+
 def test_faults_with_any_method_and_text_bodies(sb: Sandbox) -> None:
     sb.inject("port", "*", r"^/v1/auth", 502, body="<html>bad gateway</html>")
     response = requests.post(sb.port_url + "/v1/auth/access_token", json={}, timeout=5)

@@ -200,6 +200,7 @@ class Sandbox:
         times: int = 1,
         *,
         after: int = 0,
+        process: bool = False,
     ) -> None:
         """Answer the next `times` requests matching `method` and `path_regex` with `status`.
 
@@ -211,6 +212,8 @@ class Sandbox:
         PagerDuty's rate-limit body for 429); dicts and lists are sent as JSON, str/bytes as
         they are. Only the given `headers` are added: no rate-limit headers unless you pass them.
         Faults are consumed first-in first-out and the requests are recorded as usual.
+        With `process=True` the simulator still handles the request (an incident is created, an
+        entity written...) and only the answer is replaced: a response lost on the way back.
         """
         if server not in SERVERS:
             raise ValueError(f"server must be one of {SERVERS}, not {server!r}")
@@ -225,6 +228,7 @@ class Sandbox:
                 headers=dict(headers or {}),
                 remaining=times,
                 skip=after,
+                process=process,
             )
         )
 

@@ -99,6 +99,7 @@ class Fault:
     headers: dict[str, str]
     remaining: int
     skip: int = 0  # matching requests to let through first (a failure mid-way through a read)
+    process: bool = False  # handle the request anyway, then lose its answer
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method in ("*", method)) and self.path.search(path) is not None
@@ -265,7 +266,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=body,
         )
         fault = server.faults.take(request.method, request.path)
-        response = server.api.fault_response(fault) if fault else server.api.respond(request)
+        if fault is None:
+            response = server.api.respond(request)
+        else:
+            if fault.process:  # the service acted, but its answer never reached the client
+                server.api.respond(request)
+            response = server.api.fault_response(fault)
         if server.latency > 0:  # outside the API lock: concurrent clients overlap their waits
             time.sleep(server.latency)
         # Record before answering, so a client that inspects the log right after its call sees it.
