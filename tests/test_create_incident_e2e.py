@@ -1,0 +1,287 @@
+"""create-incident end to end: the entrypoint in a subprocess, only INPUT_* env, real HTTP
+against the simulators."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from actionrun import run_action
+
+ACTION = "create-incident"
+
+
+def inputs_for(sb, run_id="r_create1", **overrides):
+    inputs = {
+        "title": "Checkout is down",
+        "from": sb.user_email,
+        "service": sb.service_id,
+        "pagerduty_token": sb.pagerduty_token,
+        "pagerduty_api_url": sb.pagerduty_url,
+        "port_client_id": sb.port_client_id,
+        "port_client_secret": sb.port_client_secret,
+        "port_base_url": sb.port_url,
+        "port_context": json.dumps(
+            {"blueprint": "pagerdutyService", "entity": sb.service_id, "run_id": run_id}
+        ),
+    }
+    inputs.update(overrides)
+    return {k: v for k, v in inputs.items() if v is not None}
+
+
+def pd_writes(sb):
+    return sb.requests.filter(server="pagerduty", method="POST", path="/incidents")
+
+
+def run_logs(sb, run_id):
+    return [
+        r.json["message"]
+        for r in sb.requests.filter(server="port", method="POST", path=f"/v1/actions/runs/{run_id}/logs")
+    ]
+
+
+def test_happy_path_opens_links_upserts_and_writes_every_output(sandbox):
+    sb = sandbox
+    sb.port.add_run("r_create1")
+    result = run_action(ACTION, inputs_for(sb))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    (create,) = pd_writes(sb)
+    assert create.headers["from"] == sb.user_email
+    assert create.headers["content-type"].startswith("application/json")
+    body = create.json["incident"]
+    assert body["title"] == "Checkout is down"
+    assert body["service"] == {"id": sb.service_id, "type": "service_reference"}
+    assert body["urgency"] == "high"
+    assert body["incident_key"] == "port-run-r_create1"
+
+    incident = sb.pagerduty.incidents[result.outputs["incident_id"]]
+    assert result.outputs == {
+        "incident_id": incident["id"],
+        "incident_number": str(incident["incident_number"]),
+        "incident_url": incident["html_url"],
+        "status": "triggered",
+        "entity_identifier": incident["id"],
+    }
+    assert len(run_logs(sb, "r_create1")) >= 3
+
+    patches = sb.requests.filter(server="port", method="PATCH", path="/v1/actions/runs/r_create1")
+    assert patches, "the run was never linked"
+    assert incident["html_url"] in patches[-1].json["link"]
+
+    (upsert,) = sb.requests.filter(
+        server="port", method="POST", path="/v1/blueprints/pagerdutyIncident/entities"
+    )
+    assert upsert.query["upsert"] == ["true"]
+    assert upsert.query["run_id"] == ["r_create1"]
+    entity = sb.port.entities[("pagerdutyIncident", incident["id"])]
+    assert entity["properties"]["url"] == incident["html_url"]
+    assert entity["properties"]["status"] == "triggered"
+    assert entity["relations"]["pagerdutyService"] == sb.service_id
+    assert incident["html_url"] in result.summary
+    assert not result.errors()
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        'He said "it\'s down" \\ really',
+        "line one\nline two",
+        "Paiement échoué — 決済 🔥",
+        "${{ secrets.PAGERDUTY_TOKEN }} and $(rm -rf /)",
+        "::error::not a command",
+    ],
+)
+def test_titles_arrive_byte_for_byte(sandbox, title):
+    sb = sandbox
+    sb.port.add_run("r_title")
+    result = run_action(ACTION, inputs_for(sb, run_id="r_title", title=title))
+    assert result.returncode == 0, result.stdout + result.stderr
+    incident = sb.pagerduty.incidents[result.outputs["incident_id"]]
+    assert incident["title"] == title
+    assert sb.port.entities[("pagerdutyIncident", incident["id"])]["title"] == title
+    assert not [line for line in result.stdout.splitlines() if line.startswith("::error")]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named", "expected"),
+    [
+        ({"from": None}, "from", "is required"),
+        ({"from": "not-an-email"}, "from", "expected the email address"),
+        ({"urgency": "medium"}, "urgency", "expected one of: high, low"),
+        ({"port_context": '{"run_id": '}, "port_context", "is not valid JSON"),
+        ({"port_context": "[1, 2]"}, "port_context", "expected a JSON object"),
+        ({"title": "   "}, "title", "is required"),
+        ({"service": "not an id"}, "service", "expected a PagerDuty ID"),
+        ({"assignees": "PUSER01", "escalation_policy": "PPOL001"}, "assignees", "cannot be combined"),
+        ({"pagerduty_token": None}, "pagerduty_token", "is required"),
+        ({"report_status": "sometimes"}, "report_status", "expected true or false"),
+    ],
+)
+def test_bad_input_fails_naming_it_before_pagerduty_is_called(sandbox, overrides, named, expected):
+    sb = sandbox
+    result = run_action(ACTION, inputs_for(sb, **overrides))
+    assert result.returncode == 1
+    (error,) = result.errors()
+    assert f"Input '{named}'" in error
+    assert expected in error
+    assert sb.requests.filter(server="pagerduty") == []
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (400, "HTTP 400"),
+        (401, "HTTP 401"),
+        (403, "HTTP 403"),
+        (404, "HTTP 404"),
+    ],
+)
+def test_pagerduty_client_errors_fail_readably_without_retry(sandbox, status, expected):
+    sb = sandbox
+    sb.port.add_run("r_err")
+    sb.inject("pagerduty", "POST", r"^/incidents$", status, times=5)
+    result = run_action(ACTION, inputs_for(sb, run_id="r_err"))
+    assert result.returncode == 1
+    (error,) = result.errors()
+    assert "PagerDuty error on POST /incidents" in error
+    assert expected in error
+    assert len(pd_writes(sb)) == 1
+    assert any("Failed:" in m and expected in m for m in run_logs(sb, "r_err"))
+    assert sb.pagerduty.incidents == {}
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"), [(429, {"Retry-After": "1"}), (500, {}), (503, {"ratelimit-reset": "1"})]
+)
+def test_transient_pagerduty_errors_are_retried_then_succeed(sandbox, status, headers):
+    sb = sandbox
+    sb.port.add_run("r_retry")
+    sb.inject("pagerduty", "POST", r"^/incidents$", status, headers=headers, times=1)
+    result = run_action(ACTION, inputs_for(sb, run_id="r_retry"))
+    assert result.returncode == 0, result.stdout
+    assert len(pd_writes(sb)) == 2
+    assert len(sb.pagerduty.incidents) == 1
+    assert any("retrying" in m for m in run_logs(sb, "r_retry"))
+
+
+def test_port_login_failure_stops_before_pagerduty(sandbox):
+    sb = sandbox
+    result = run_action(ACTION, inputs_for(sb, port_client_secret="wrong-secret-value"))
+    assert result.returncode == 1
+    (error,) = result.errors()
+    assert "Port error" in error
+    assert "login failed" in error
+    assert sb.requests.filter(server="pagerduty") == []
+    assert "wrong-secret-value" not in result.visible
+
+
+def test_port_upsert_422_fails_but_keeps_the_incident_outputs(sandbox):
+    sb = sandbox
+    sb.port.add_run("r_422")
+    sb.inject("port", "POST", r"^/v1/blueprints/[^/]+/entities$", 422, times=1)
+    result = run_action(ACTION, inputs_for(sb, run_id="r_422"))
+    assert result.returncode == 1
+    (error,) = result.errors()
+    assert "Port error on POST /v1/blueprints/pagerdutyIncident/entities (HTTP 422" in error
+    assert result.outputs["incident_id"] in sb.pagerduty.incidents
+    assert any("Failed:" in m for m in run_logs(sb, "r_422"))
+
+
+def test_the_same_port_run_twice_leaves_one_incident(sandbox):
+    sb = sandbox
+    sb.port.add_run("r_twice")
+    first = run_action(ACTION, inputs_for(sb, run_id="r_twice"))
+    second = run_action(ACTION, inputs_for(sb, run_id="r_twice"))
+    assert first.returncode == second.returncode == 0
+    assert len(sb.pagerduty.incidents) == 1
+    assert first.outputs["incident_id"] == second.outputs["incident_id"]
+    assert "already exists" in second.stdout
+
+
+def test_a_create_whose_response_was_lost_is_not_repeated(sandbox):
+    """PagerDuty created the incident but the answer never arrived (a 502 from a proxy):
+    the retry meets PagerDuty's incident_key de-duplication and adopts the incident."""
+    sb = sandbox
+    sb.port.add_run("r_lost")
+    sb.inject("pagerduty", "POST", r"^/incidents$", 502, times=1, process=True)
+    result = run_action(ACTION, inputs_for(sb, run_id="r_lost"))
+    assert result.returncode == 0, result.stdout
+    assert len(pd_writes(sb)) == 2
+    assert len(sb.pagerduty.incidents) == 1
+    assert result.outputs["incident_id"] in sb.pagerduty.incidents
+
+
+def test_legacy_inputs_work_with_only_the_uses_line_changed(sandbox):
+    sb = sandbox
+    sb.port.add_run("r_legacy")
+    result = run_action(
+        ACTION,
+        {
+            "token": sb.pagerduty_token,
+            "portClientId": sb.port_client_id,
+            "portClientSecret": sb.port_client_secret,
+            "blueprintIdentifier": "pagerdutyIncident",
+            "incidentTitle": "Legacy title",
+            "extraDetails": "more",
+            "service": sb.service_id,
+            "urgency": "low",
+            "actorEmail": sb.user_email,
+            "portRunId": "r_legacy",
+            "pagerduty_api_url": sb.pagerduty_url,
+            "port_base_url": sb.port_url,
+        },
+    )
+    assert result.returncode == 0, result.stdout
+    incident = sb.pagerduty.incidents[result.outputs["incident_id"]]
+    assert (incident["title"], incident["urgency"]) == ("Legacy title", "low")
+    assert "deprecated" in result.stdout
+
+
+def test_service_from_the_context_relation(sandbox):
+    sb = sandbox
+    context = {"blueprint": "service", "entity": "checkout", "relations": {"pagerdutyService": sb.service_id}}
+    result = run_action(ACTION, inputs_for(sb, service=None, port_context=json.dumps(context)))
+    assert result.returncode == 0, result.stdout
+    assert sb.pagerduty.incidents[result.outputs["incident_id"]]["service"]["id"] == sb.service_id
+    assert "No Port run id" in result.stdout
+
+
+def test_without_port_credentials_the_incident_is_still_opened(sandbox):
+    sb = sandbox
+    result = run_action(
+        ACTION, inputs_for(sb, port_client_id=None, port_client_secret=None, port_context=None)
+    )
+    assert result.returncode == 0, result.stdout
+    assert "skipping Port" in result.stdout
+    assert sb.requests.filter(server="port") == []
+    assert len(sb.pagerduty.incidents) == 1
+
+
+def test_report_status_marks_the_run(sandbox):
+    sb = sandbox
+    sb.port.add_run("r_status")
+    result = run_action(ACTION, inputs_for(sb, run_id="r_status", report_status="true"))
+    assert result.returncode == 0
+    assert sb.port.runs["r_status"]["status"] == "SUCCESS"
+
+
+def test_secrets_never_appear_in_any_stream(sandbox):
+    sb = sandbox
+    sb.port.add_run("r_secret")
+    sb.inject("pagerduty", "POST", r"^/incidents$", 429, headers={"Retry-After": "0"}, times=1)
+    ok = run_action(
+        ACTION,
+        inputs_for(sb, run_id="r_secret", details=f"token is {sb.pagerduty_token}", report_status="true"),
+        extra_env={"RUNNER_DEBUG": "1"},
+    )
+    failed = run_action(ACTION, inputs_for(sb, run_id="r_secret", urgency="bad"))
+    assert ok.returncode == 0
+    assert failed.returncode == 1
+    secrets = [sb.pagerduty_token, sb.port_client_secret, *sb.port.tokens]
+    port_logs = "\n".join(run_logs(sb, "r_secret"))
+    for secret in secrets:
+        for text in (ok.visible, failed.visible, port_logs):
+            assert secret not in text
+    assert "::add-mask ::" + sb.pagerduty_token in ok.stdout
