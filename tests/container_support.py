@@ -29,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -146,18 +147,30 @@ class Buildah:
         ]
 
     def __call__(
-        self, *args: str, timeout: float = 600, check: bool = True, **kwargs: Any
+        self, *args: str, timeout: float = 600, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
+        """Run buildah; on timeout end its whole process group (the container's process too)
+        and raise :class:`ContainerError` with what it had printed."""
         cmd = self.command(*args)
-        proc = subprocess.run(
+        with subprocess.Popen(
             cmd,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
-            check=False,
-            **kwargs,
-        )
+            text=True,
+            start_new_session=True,
+        ) as child:
+            try:
+                stdout, stderr = child.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGKILL)
+                stdout, stderr = child.communicate()
+                raise ContainerError(
+                    f"{' '.join(cmd[:12])} ... did not finish within {timeout} s\n"
+                    f"--- stdout ---\n{stdout[-6000:]}\n--- stderr ---\n{stderr[-6000:]}"
+                ) from None
+        proc = subprocess.CompletedProcess(cmd, child.returncode, stdout, stderr)
         if check and proc.returncode != 0:
             raise ContainerError(
                 f"{' '.join(cmd)} exited {proc.returncode}\n"
@@ -177,7 +190,7 @@ class Buildah:
     def container(self, image: str) -> Iterator[str]:
         """A working container of ``image``, removed afterwards."""
         name = f"pagerduty-port-{uuid.uuid4().hex[:12]}"
-        self("from", "--pull-never", "--name", name, image, timeout=300)
+        self("from", "--pull=never", "--name", name, image, timeout=300)
         try:
             yield name
         finally:
@@ -193,7 +206,7 @@ def _driver_works(driver: str) -> bool:
             b("mount", probe, timeout=120)
         finally:
             b("rm", probe, check=False, timeout=120)
-    except (ContainerError, subprocess.TimeoutExpired, OSError):
+    except (ContainerError, OSError):
         return False
     return True
 
@@ -328,7 +341,7 @@ def build_image(
         "--isolation",
         "chroot",
         "--layers",
-        "--pull-never",
+        "--pull=never",
         "--build-arg",
         f"BASE_IMAGE={base}",
     ]
@@ -483,7 +496,7 @@ def run_action(
     workspace: Path | None = None,
     image: str | None = None,
     event: Mapping[str, Any] | None = None,
-    timeout: float = 300,
+    timeout: float = 180,
 ) -> Result:
     """Run the Docker action in ``action_dir`` (relative to the repository root) in the image.
 
@@ -584,10 +597,7 @@ def run_action(
         ]
         with b.container(image) as name:
             full = [*command, name, "--", *entrypoint, *args]
-            try:
-                proc = b(*full, check=False, timeout=timeout)
-            except subprocess.TimeoutExpired as exc:
-                raise ContainerError(f"the action did not finish within {timeout} s") from exc
+            proc = b(*full, check=False, timeout=timeout)
 
         def read(key: str) -> str:
             return (dirs["file_commands"] / files[key]).read_text(errors="replace")

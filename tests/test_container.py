@@ -10,6 +10,7 @@ A few cheap static checks (no container) sit here too: they guard what the tier 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -31,7 +32,7 @@ container = pytest.mark.container
 
 
 @pytest.fixture(scope="session")
-def image() -> str:
+def image(request: pytest.FixtureRequest) -> str:
     """The project image id, built once per session (the base image is cached on disk)."""
     reasons = cs.missing_requirements()
     if reasons:
@@ -39,7 +40,10 @@ def image() -> str:
         if os.environ.get(REQUIRE_ENV) == "1":
             pytest.fail(f"{message} ({REQUIRE_ENV}=1 requires it)", pytrace=False)
         pytest.skip(message)
-    return cs.project_image()
+    # Show the build's progress and timings live (a cold build takes a minute or two).
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        return cs.project_image()
 
 
 def _need_action(action_dir: str) -> None:
@@ -47,11 +51,13 @@ def _need_action(action_dir: str) -> None:
         pytest.skip(f"{action_dir}/action.yml is not in the tree yet")
 
 
+# `::add-mask::v`, or `::add-mask ::v` as github-action-utils writes it (empty properties).
+_MASK = re.compile(r"^::add-mask( [^:]*)?::")
+
+
 def _assert_no_secret_leaks(result: cs.Result, *secrets: str) -> None:
     """Secrets may appear only in `::add-mask::` commands, which the runner swallows."""
-    visible = "\n".join(
-        line for line in result.stdout.splitlines() if not line.startswith("::add-mask::")
-    )
+    visible = "\n".join(line for line in result.stdout.splitlines() if not _MASK.match(line))
     for secret in secrets:
         for where, text in (
             ("stdout", visible),
