@@ -180,7 +180,14 @@ class PagerDutyApi(Api):
             )
         return limit, offset, request.arg("total", "false").lower() == "true"
 
-    def _paginate(self, key: str, items: Iterable[Any], request: Request) -> Response:
+    def _paginate(
+        self,
+        key: str,
+        items: Iterable[dict[str, Any]],
+        request: Request,
+        render: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> Response:
+        """Classic pagination; only the returned page is rendered (include[] expansions)."""
         limit, offset, want_total = self._page_args(request)
         total = None
         if want_total:
@@ -192,6 +199,8 @@ class PagerDutyApi(Api):
             page = list(itertools.islice(items, offset, offset + limit + 1))
             more = len(page) > limit
             page = page[:limit]
+        if render is not None:
+            page = [render(item) for item in page]
         return Response(
             200, {key: page, "limit": limit, "offset": offset, "more": more, "total": total}
         )
@@ -309,8 +318,9 @@ class PagerDutyApi(Api):
                 "urgency": lambda i: (i["urgency"], i["incident_number"]),
             }
             matches = iter(sorted(matches, key=key_of[field_name], reverse=descending))
-        rendered = (self.render_incident(i, includes) for i in matches)
-        return self._paginate("incidents", rendered, request)
+        return self._paginate(
+            "incidents", matches, request, lambda i: self.render_incident(i, includes)
+        )
 
     def _visible_incident(self, incident_id: str) -> dict[str, Any]:
         if not self.state.is_visible(incident_id):
@@ -329,7 +339,7 @@ class PagerDutyApi(Api):
         expected = f"{kind}_reference"
         if value.get("type") not in (None, expected, kind):
             raise invalid(f"{field}.type must be {expected!r}")
-        store = self.state._store(kind)
+        store = self.state.store(kind)
         if value["id"] not in store:
             raise invalid(f"{field} {value['id']!r} not found")
         return value["id"]
@@ -492,8 +502,7 @@ class PagerDutyApi(Api):
             if collection != "priorities":
                 items = sorted(items, key=lambda o: (o.get("name", "").lower(), o["id"]))
             includes = set(request.args("include"))
-            rendered = (self._expand(o, includes) for o in items)
-            return self._paginate(collection, rendered, request)
+            return self._paginate(collection, items, request, lambda o: self._expand(o, includes))
 
         return handler
 
@@ -572,7 +581,7 @@ class PagerDutyApi(Api):
                 out["escalation_policy"] = state.escalation_policies.get(policy["id"], policy)
             return out
 
-        return self._paginate("oncalls", (render(e) for e in entries), request)
+        return self._paginate("oncalls", entries, request, render)
 
     # ------------------------------------------------------------------ analytics
     def service_analytics(self, request: Request) -> Response:

@@ -1,8 +1,8 @@
-"""The simulated PagerDuty account: objects, incidents and the knobs tests turn.
+"""The simulated PagerDuty account: its directory plus incidents and the knobs tests turn.
 
 The REST and Events simulators both work on one `PagerDutyState`, so an event really becomes an
-incident the REST API can list. Objects are stored as the API returns them (plain dicts keyed by
-id), which lets tests read and even edit them directly; incident bookkeeping the API does not show
+incident the REST API can list. Incidents are stored as the API returns them (plain dicts keyed by
+id), which lets tests read and even edit them directly; bookkeeping the API does not show
 (escalation level, hidden-until-polled counters, timings) lives in `_IncidentMeta`.
 """
 
@@ -11,36 +11,16 @@ from __future__ import annotations
 import bisect
 import itertools
 import json
-import secrets
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pagerduty_port.sandbox.common import IdFactory, iso_seconds, utcnow
+from pagerduty_port.sandbox.common import iso_seconds
+from pagerduty_port.sandbox.pagerduty_directory import PagerDutyDirectory, PagerDutyError
+
+__all__ = ["OPEN_STATUSES", "PagerDutyError", "PagerDutyState"]
 
 OPEN_STATUSES = ("triggered", "acknowledged")
-_PATHS = {
-    "user": ("users", "users"),
-    "service": ("services", "service-directory"),
-    "schedule": ("schedules", "schedules"),
-    "escalation_policy": ("escalation_policies", "escalation_policies"),
-    "team": ("teams", "teams"),
-    "priority": ("priorities", None),
-}
-
-
-class PagerDutyError(Exception):
-    """A failure to report in PagerDuty's error shape `{"error": {message, code, errors}}`."""
-
-    def __init__(
-        self, status: int, code: int, message: str, errors: Sequence[str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.errors = list(errors or [])
 
 
 class _IncidentMeta:
@@ -76,8 +56,8 @@ class _IncidentMeta:
         self.escalations = 0
 
 
-class PagerDutyState:
-    """Users, teams, schedules, escalation policies, services, on-calls, priorities and incidents.
+class PagerDutyState(PagerDutyDirectory):
+    """The directory plus incidents, the Events API's effects, rate limits and analytics.
 
     Knobs (plain attributes, change them at any time):
     - `rate_limit`: REST requests allowed per token per window (default generous);
@@ -96,26 +76,9 @@ class PagerDutyState:
         web_url: str = "https://sandbox.pagerduty.com",
         seed: int = 0,
     ) -> None:
-        self.lock = threading.RLock()
-        self.api_url = api_url.rstrip("/")
-        self.web_url = web_url.rstrip("/")
-        self.clock: Callable[[], datetime] = utcnow
-        self.ids = IdFactory(seed)
-
-        self.users: dict[str, dict[str, Any]] = {}
-        self.teams: dict[str, dict[str, Any]] = {}
-        self.schedules: dict[str, dict[str, Any]] = {}
-        self.escalation_policies: dict[str, dict[str, Any]] = {}
-        self.services: dict[str, dict[str, Any]] = {}
-        self.priorities: dict[str, dict[str, Any]] = {}
+        super().__init__(api_url, web_url, seed)
         self.incidents: dict[str, dict[str, Any]] = {}
-        self.oncalls: list[dict[str, Any]] = []
-        self.routing_keys: dict[str, str] = {}  # Events API integration key -> service id
-        self.analytics: dict[
-            str, dict[str, Any]
-        ] = {}  # per-service overrides of the computed metrics
-        self.api_keys: set[str] = set()
-        self.oauth_tokens: set[str] = set()
+        self.analytics: dict[str, dict[str, Any]] = {}  # per-service metric overrides
 
         self.rate_limit = 100_000
         self.rate_limit_reset = 1
@@ -134,341 +97,6 @@ class PagerDutyState:
         self._throttled: dict[str, int] = {}
         self._event_usage: dict[str, int] = {}
 
-    # ------------------------------------------------------------------ time, ids and references
-    def now(self) -> datetime:
-        return self.clock()
-
-    def new_api_key(self) -> str:
-        key = "u+" + secrets.token_urlsafe(14)[:18]
-        self.api_keys.add(key)
-        return key
-
-    def new_oauth_token(self) -> str:
-        token = "pdus+_0X" + secrets.token_urlsafe(24)
-        self.oauth_tokens.add(token)
-        return token
-
-    def self_url(self, kind: str, obj_id: str) -> str:
-        return f"{self.api_url}/{_PATHS[kind][0]}/{obj_id}"
-
-    def html_url(self, kind: str, obj_id: str) -> str | None:
-        web_path = _PATHS[kind][1]
-        return f"{self.web_url}/{web_path}/{obj_id}" if web_path else None
-
-    def ref(self, kind: str, obj_id: str) -> dict[str, Any]:
-        """A `<kind>_reference` object, as PagerDuty embeds related objects."""
-        store = self._store(kind)
-        summary = store[obj_id]["summary"] if obj_id in store else None
-        reference = {
-            "id": obj_id,
-            "type": f"{kind}_reference",
-            "summary": summary,
-            "self": self.self_url(kind, obj_id),
-        }
-        html = self.html_url(kind, obj_id)
-        if html is not None:
-            reference["html_url"] = html
-        return reference
-
-    def _store(self, kind: str) -> dict[str, dict[str, Any]]:
-        return {
-            "user": self.users,
-            "service": self.services,
-            "schedule": self.schedules,
-            "escalation_policy": self.escalation_policies,
-            "team": self.teams,
-            "priority": self.priorities,
-        }[kind]
-
-    def _base(self, kind: str, obj_id: str, name: str) -> dict[str, Any]:
-        obj = {
-            "id": obj_id,
-            "type": kind,
-            "summary": name,
-            "self": self.self_url(kind, obj_id),
-        }
-        html = self.html_url(kind, obj_id)
-        if html is not None:
-            obj["html_url"] = html
-        obj["name"] = name
-        return obj
-
-    def _new_id(self, given: str | None) -> str:
-        if given is None:
-            return self.ids.make()
-        self.ids.reserve(given)
-        return given
-
-    # ------------------------------------------------------------------ account objects
-    def add_team(self, name: str, description: str = "", team_id: str | None = None) -> str:
-        team_id = self._new_id(team_id)
-        team = self._base("team", team_id, name)
-        team["description"] = description
-        self.teams[team_id] = team
-        return team_id
-
-    def add_user(
-        self,
-        name: str,
-        email: str,
-        *,
-        role: str = "user",
-        time_zone: str = "Etc/UTC",
-        job_title: str | None = None,
-        team_ids: Iterable[str] = (),
-        user_id: str | None = None,
-    ) -> str:
-        user_id = self._new_id(user_id)
-        user = self._base("user", user_id, name)
-        user.update(
-            {
-                "email": email,
-                "time_zone": time_zone,
-                "color": "purple",
-                "role": role,
-                "avatar_url": "https://secure.gravatar.com/avatar/sandbox.png?d=mm&r=PG",
-                "description": None,
-                "invitation_sent": False,
-                "job_title": job_title,
-                "teams": [self.ref("team", t) for t in team_ids],
-                "contact_methods": [],
-                "notification_rules": [],
-            }
-        )
-        self.users[user_id] = user
-        return user_id
-
-    def add_schedule(
-        self,
-        name: str,
-        user_ids: Sequence[str],
-        *,
-        time_zone: str = "Etc/UTC",
-        description: str = "",
-        schedule_id: str | None = None,
-    ) -> str:
-        """A schedule whose rotation is `user_ids`; the first one is on call now."""
-        schedule_id = self._new_id(schedule_id)
-        schedule = self._base("schedule", schedule_id, name)
-        schedule.update(
-            {
-                "time_zone": time_zone,
-                "description": description,
-                "users": [self.ref("user", u) for u in user_ids],
-                "escalation_policies": [],
-                "teams": [],
-            }
-        )
-        self.schedules[schedule_id] = schedule
-        return schedule_id
-
-    def add_escalation_policy(
-        self,
-        name: str,
-        levels: Sequence[Sequence[str]],
-        *,
-        description: str = "",
-        num_loops: int = 0,
-        escalation_delay_in_minutes: int = 30,
-        policy_id: str | None = None,
-    ) -> str:
-        """A policy with one rule per level; each target id is a user or a schedule id.
-
-        On-call entries are derived: a user target is on call permanently (start/end null), a
-        schedule target contributes its first user for the current day.
-        """
-        policy_id = self._new_id(policy_id)
-        policy = self._base("escalation_policy", policy_id, name)
-        rules = []
-        for level_targets in levels:
-            targets = []
-            for target in level_targets:
-                kind = "schedule" if target in self.schedules else "user"
-                if kind == "user" and target not in self.users:
-                    raise KeyError(f"escalation target {target!r} is neither a user nor a schedule")
-                targets.append(self.ref(kind, target))
-            rules.append(
-                {
-                    "id": self.ids.make(),
-                    "escalation_delay_in_minutes": escalation_delay_in_minutes,
-                    "targets": targets,
-                }
-            )
-        policy.update(
-            {
-                "description": description,
-                "on_call_handoff_notifications": "if_has_services",
-                "num_loops": num_loops,
-                "escalation_rules": rules,
-                "services": [],
-                "teams": [],
-            }
-        )
-        self.escalation_policies[policy_id] = policy
-        now = self.now().replace(hour=0, minute=0, second=0, microsecond=0)
-        for level, rule in enumerate(rules, start=1):
-            for target in rule["targets"]:
-                if target["type"] == "schedule_reference":
-                    schedule = self.schedules[target["id"]]
-                    schedule["escalation_policies"].append(self.ref("escalation_policy", policy_id))
-                    if schedule["users"]:
-                        self.add_oncall(
-                            schedule["users"][0]["id"],
-                            policy_id,
-                            level,
-                            schedule_id=target["id"],
-                            start=now,
-                            end=now + timedelta(days=1),
-                        )
-                else:
-                    self.add_oncall(target["id"], policy_id, level)
-        return policy_id
-
-    def add_oncall(
-        self,
-        user_id: str,
-        escalation_policy_id: str,
-        escalation_level: int,
-        *,
-        schedule_id: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-    ) -> dict[str, Any]:
-        entry = {
-            "escalation_policy": self.ref("escalation_policy", escalation_policy_id),
-            "escalation_level": escalation_level,
-            "schedule": self.ref("schedule", schedule_id) if schedule_id else None,
-            "user": self.ref("user", user_id),
-            "start": iso_seconds(start) if start else None,
-            "end": iso_seconds(end) if end else None,
-        }
-        self.oncalls.append(entry)
-        return entry
-
-    def add_service(
-        self,
-        name: str,
-        escalation_policy_id: str,
-        *,
-        description: str = "",
-        status: str = "active",
-        team_ids: Iterable[str] = (),
-        routing_key: str | None = None,
-        service_id: str | None = None,
-    ) -> str:
-        """A service with an Events API v2 integration (its routing key is in `routing_keys`)."""
-        service_id = self._new_id(service_id)
-        routing_key = routing_key or secrets.token_hex(16)
-        integration_id = self.ids.make()
-        integration_path = f"/services/{service_id}/integrations/{integration_id}"
-        service = self._base("service", service_id, name)
-        service.update(
-            {
-                "description": description,
-                "auto_resolve_timeout": 14400,
-                "acknowledgement_timeout": 600,
-                "created_at": iso_seconds(self.now()),
-                "status": status,
-                "last_incident_timestamp": None,
-                "alert_creation": "create_alerts_and_incidents",
-                "escalation_policy": self.ref("escalation_policy", escalation_policy_id),
-                "teams": [self.ref("team", t) for t in team_ids],
-                "integrations": [
-                    {
-                        "id": integration_id,
-                        "type": "events_api_v2_inbound_integration_reference",
-                        "summary": "Events API v2",
-                        "self": self.api_url + integration_path,
-                        "html_url": self.web_url + integration_path,
-                    }
-                ],
-                "incident_urgency_rule": {"type": "constant", "urgency": "high"},
-                "support_hours": None,
-                "scheduled_actions": [],
-            }
-        )
-        self.services[service_id] = service
-        self.routing_keys[routing_key] = service_id
-        self.escalation_policies[escalation_policy_id]["services"].append(
-            self.ref("service", service_id)
-        )
-        return service_id
-
-    def add_priority(self, name: str, description: str = "", priority_id: str | None = None) -> str:
-        priority_id = self._new_id(priority_id)
-        priority = {
-            "id": priority_id,
-            "type": "priority",
-            "summary": name,
-            "self": self.self_url("priority", priority_id),
-            "name": name,
-            "description": description,
-        }
-        self.priorities[priority_id] = priority
-        return priority_id
-
-    def routing_key_for(self, service_id: str) -> str:
-        for key, owner in self.routing_keys.items():
-            if owner == service_id:
-                return key
-        raise KeyError(service_id)
-
-    def user_by_email(self, email: str) -> dict[str, Any] | None:
-        wanted = email.strip().lower()
-        for user in self.users.values():
-            if user["email"].lower() == wanted:
-                return user
-        return None
-
-    # ------------------------------------------------------------------ bulk seeding
-    def seed_users(self, n: int, *, domain: str = "example.com") -> list[str]:
-        start = len(self.users)
-        return [
-            self.add_user(f"Seeded User {i}", f"seeded.user{i}@{domain}")
-            for i in range(start + 1, start + n + 1)
-        ]
-
-    def seed_schedules(self, n: int, user_ids: Sequence[str] | None = None) -> list[str]:
-        users = list(user_ids or self.users)
-        start = len(self.schedules)
-        result = []
-        for i in range(n):
-            rotation = users[i % len(users) :] + users[: i % len(users)] if users else []
-            result.append(
-                self.add_schedule(
-                    f"Seeded Schedule {start + i + 1}",
-                    rotation[:3],
-                    description=f"Seeded rotation {start + i + 1}",
-                )
-            )
-        return result
-
-    def seed_escalation_policies(
-        self, n: int, schedule_ids: Sequence[str] | None = None
-    ) -> list[str]:
-        schedules = list(schedule_ids or self.schedules) or self.seed_schedules(1)
-        start = len(self.escalation_policies)
-        return [
-            self.add_escalation_policy(
-                f"Seeded Escalation Policy {start + i + 1}", [[schedules[i % len(schedules)]]]
-            )
-            for i in range(n)
-        ]
-
-    def seed_services(self, n: int, escalation_policy_id: str | None = None) -> list[str]:
-        policies = (
-            [escalation_policy_id] if escalation_policy_id else list(self.escalation_policies)
-        )
-        if not policies:
-            policies = self.seed_escalation_policies(1)
-        start = len(self.services)
-        return [
-            self.add_service(
-                f"Seeded Service {start + i + 1}", policies[i % len(policies)], description="seeded"
-            )
-            for i in range(n)
-        ]
-
     def seed_incidents(
         self,
         n: int,
@@ -482,82 +110,64 @@ class PagerDutyState:
         ack_after: timedelta = timedelta(minutes=4),
         resolve_after: timedelta = timedelta(minutes=30),
     ) -> list[str]:
-        """Create `n` incidents fast (tens of thousands per second), oldest first.
+        """Create `n` incidents fast (about 20,000 a second), oldest first.
 
         They start at `start` (default: `n * spacing` before now, so the newest is just past) and
         are `spacing` apart. `status` may be a sequence, cycled over the incidents. Resolved ones
         get `resolved_at = created_at + resolve_after` and no assignments, as PagerDuty does.
         """
-        service_id = service_id or next(iter(self.services))
-        service = self.services[service_id]
-        now = self.now()
-        first = (start if start is not None else now - spacing * n).replace(microsecond=0)
-        statuses = itertools.cycle([status] if isinstance(status, str) else list(status))
-        policy_id = service["escalation_policy"]["id"]
-        service_ref = self.ref("service", service_id)
-        policy_ref = self.ref("escalation_policy", policy_id)
-        assignee_refs = [self.ref("user", u) for u in self.assignees_for(policy_id, 1)]
-        agent = dict(service_ref)
-        created_ids = []
-        for i in range(n):
-            created = first + spacing * i
-            created_at = iso_seconds(created)
-            current = next(statuses)
-            incident = self._build_incident(
-                service_ref=service_ref,
-                policy_ref=policy_ref,
-                title=f"{title} {self._incident_number + 1}",
-                urgency=urgency,
-                incident_key=None,
-                created_at=created_at,
-                assignments=[{"at": created_at, "assignee": a} for a in assignee_refs],
-                assigned_via="escalation_policy",
-                priority=None,
-            )
-            meta = self._register(incident, created.timestamp(), None, agent, "api")
-            if current == "acknowledged":
-                acked = created + ack_after
-                acked_at = iso_seconds(acked)
-                meta.acknowledged_at = acked.timestamp()
-                incident["status"] = current
-                incident["last_status_change_at"] = incident["updated_at"] = acked_at
-                if assignee_refs:
-                    incident["acknowledgements"] = [
-                        {"at": acked_at, "acknowledger": assignee_refs[0]}
-                    ]
-            elif current == "resolved":
-                resolved = created + resolve_after
-                resolved_at = iso_seconds(resolved)
-                meta.acknowledged_at = (created + ack_after).timestamp()
-                meta.resolved_ts = resolved.timestamp()
-                incident["status"] = current
-                incident["resolved_at"] = resolved_at
-                incident["last_status_change_at"] = incident["updated_at"] = resolved_at
-                incident["assignments"] = []
-                incident["alert_counts"] = {"all": 1, "triggered": 0, "resolved": 1}
-            created_ids.append(incident["id"])
-        return created_ids
+        with self.lock:  # a request in flight must not see a half-built index
+            service_id = service_id or next(iter(self.services))
+            service = self.services[service_id]
+            now = self.now()
+            first = (start if start is not None else now - spacing * n).replace(microsecond=0)
+            statuses = itertools.cycle([status] if isinstance(status, str) else list(status))
+            policy_id = service["escalation_policy"]["id"]
+            service_ref = self.ref("service", service_id)
+            policy_ref = self.ref("escalation_policy", policy_id)
+            assignee_refs = [self.ref("user", u) for u in self.assignees_for(policy_id, 1)]
+            agent = dict(service_ref)
+            created_ids = []
+            for i in range(n):
+                created = first + spacing * i
+                created_at = iso_seconds(created)
+                current = next(statuses)
+                incident = self._build_incident(
+                    service_ref=service_ref,
+                    policy_ref=policy_ref,
+                    title=f"{title} {self._incident_number + 1}",
+                    urgency=urgency,
+                    incident_key=None,
+                    created_at=created_at,
+                    assignments=[{"at": created_at, "assignee": a} for a in assignee_refs],
+                    assigned_via="escalation_policy",
+                    priority=None,
+                )
+                meta = self._register(incident, created.timestamp(), None, agent, "api")
+                if current == "acknowledged":
+                    acked = created + ack_after
+                    acked_at = iso_seconds(acked)
+                    meta.acknowledged_at = acked.timestamp()
+                    incident["status"] = current
+                    incident["last_status_change_at"] = incident["updated_at"] = acked_at
+                    if assignee_refs:
+                        incident["acknowledgements"] = [
+                            {"at": acked_at, "acknowledger": assignee_refs[0]}
+                        ]
+                elif current == "resolved":
+                    resolved = created + resolve_after
+                    resolved_at = iso_seconds(resolved)
+                    meta.acknowledged_at = (created + ack_after).timestamp()
+                    meta.resolved_ts = resolved.timestamp()
+                    incident["status"] = current
+                    incident["resolved_at"] = resolved_at
+                    incident["last_status_change_at"] = incident["updated_at"] = resolved_at
+                    incident["assignments"] = []
+                    incident["alert_counts"] = {"all": 1, "triggered": 0, "resolved": 1}
+                created_ids.append(incident["id"])
+            return created_ids
 
     # ------------------------------------------------------------------ incidents
-    def assignees_for(self, policy_id: str, level: int) -> list[str]:
-        """The users an incident at `level` of a policy is assigned to (via on-call schedules)."""
-        rules = self.escalation_policies[policy_id]["escalation_rules"]
-        if not rules:
-            return []
-        rule = rules[min(level, len(rules)) - 1]
-        users: list[str] = []
-        for target in rule["targets"]:
-            if target["type"] == "user_reference":
-                candidates = [target["id"]]
-            else:
-                candidates = [
-                    oc["user"]["id"]
-                    for oc in self.oncalls
-                    if oc["schedule"] is not None and oc["schedule"]["id"] == target["id"]
-                ] or [u["id"] for u in self.schedules[target["id"]]["users"][:1]]
-            users.extend(u for u in candidates if u not in users)
-        return users
-
     def _build_incident(
         self,
         *,
