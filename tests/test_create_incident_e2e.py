@@ -177,6 +177,15 @@ def test_port_login_failure_stops_before_pagerduty(sandbox):
     assert "wrong-secret-value" not in result.visible
 
 
+def test_an_unknown_port_run_fails_before_pagerduty(sandbox):
+    sb = sandbox
+    result = run_action(ACTION, inputs_for(sb, run_id="r_nobody"))
+    assert result.returncode == 1
+    (error,) = result.errors()
+    assert "Port has no action run r_nobody" in error
+    assert sb.requests.filter(server="pagerduty") == []
+
+
 def test_port_upsert_422_fails_but_keeps_the_incident_outputs(sandbox):
     sb = sandbox
     sb.port.add_run("r_422")

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 import github_action_utils as gha
 
-from .errors import ActionError
+from .errors import ActionError, PortError
 from .masking import SECRETS
 from .port import PortClient
 
@@ -83,15 +83,31 @@ class Reporter:
         return self._port_log_ok
 
     def start(self, first_message: str) -> None:
-        """Log in to Port (failing clearly if that fails) and write the first run-log line."""
+        """Log in to Port and write the first run-log line, before anything else is changed.
+
+        Both double as checks: bad credentials or a run Port does not know fail the step here,
+        while PagerDuty is still untouched.
+        """
         if self.port is None:
             log.info("Port credentials not given: skipping Port (no run log, no catalogue update).")
         else:
             self.port.login()
             if self.run_id is None:
-                log.info(
-                    "No Port run id (port_context.run_id or port_run_id): skipping the run log."
-                )
+                log.info("No Port run id (port_context.run_id or port_run_id): no run log.")
+            else:
+                log.info(first_message)
+                try:
+                    self.port.add_run_log(self.run_id, SECRETS.scrub(first_message))
+                except PortError as exc:
+                    if exc.status == 404:
+                        raise ActionError(
+                            f"Port has no action run {self.run_id}: {exc.reason}. Check the "
+                            "run id in port_context / port_run_id, and that port_base_url is "
+                            "your Port region."
+                        ) from exc
+                    self._port_log_ok = False
+                    log.warning(f"Could not write to the Port run log, going on without: {exc}")
+                return
         self.progress(first_message)
 
     def progress(self, message: str) -> None:
