@@ -130,7 +130,10 @@ def test_injected_faults_are_fifo_counted_and_recorded(sb: Sandbox) -> None:
     assert responses[0].headers["Retry-After"] == "3"
     assert "ratelimit-limit" not in responses[0].headers  # only what the test asked for
     assert responses[2].json() == {"error": {"message": "boom"}}
-    assert [r.status for r in sb.requests.filter(server="pagerduty")] == [429, 429, 500, 200]
+    sb.inject("pagerduty", "GET", r"^/services$", 503)
+    unavailable = session.get(sb.pagerduty_url + "/services", headers=pd_headers(sb), timeout=5)
+    assert unavailable.json() == {"error": {"message": "Service Unavailable", "code": 2000}}
+    assert [r.status for r in sb.requests.filter(server="pagerduty")] == [429, 429, 500, 200, 503]
     assert sb.pending_faults() == []
 
 

@@ -296,6 +296,13 @@ def test_run_id_is_recorded_and_must_be_a_live_run(sb: Sandbox, port: PortClient
     assert sb.port.entity_runs[(INCIDENT, "Q1")] == "r_abc"
     assert sb.port.runs["r_abc"]["entities"] == [(INCIDENT, "Q1")]
     assert_port_error(port.upsert(INCIDENT, incident("Q2"), upsert="true", run_id="r_x"), 404)
+    bulk_unknown_run = port.request(
+        "POST",
+        f"/v1/blueprints/{INCIDENT}/entities/bulk",
+        json={"entities": [incident("Q4")]},
+        params={"upsert": "true", "run_id": "r_x"},
+    )
+    assert_port_error(bulk_unknown_run, 404, "not_found")
     port.request("PATCH", "/v1/actions/runs/r_abc", json={"status": "SUCCESS"})
     finished = port.upsert(INCIDENT, incident("Q3"), upsert="true", run_id=run_id)
     assert_port_error(finished, 400, "run_exhausted")

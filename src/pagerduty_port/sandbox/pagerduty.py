@@ -75,7 +75,8 @@ class PagerDutyApi(Api):
     def error(
         self, status: int, message: str, code: int | None = None, errors: list[str] | None = None
     ) -> Response:
-        error: dict[str, Any] = {"message": message, "code": code or _DEFAULT_CODES.get(status)}
+        default = _DEFAULT_CODES.get(status, 2000 if status >= 500 else 2001)
+        error: dict[str, Any] = {"message": message, "code": code or default}
         if status == 429:
             error = {"message": "Rate Limit Exceeded", "code": 2020}
         if errors:

@@ -253,6 +253,8 @@ class PortApi(Api):
                 "items"
             )
         self.state.blueprint(request.params["bp"])
+        if request.arg("run_id"):
+            self.state.live_run(request.arg("run_id") or "")  # a bad run fails the whole request
         results: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         for index, data in enumerate(entities):

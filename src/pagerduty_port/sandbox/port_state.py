@@ -216,6 +216,13 @@ class PortState:
             raise not_found(f'Action run with id "{run_id}" was not found')
         return run
 
+    def live_run(self, run_id: str) -> dict[str, Any]:
+        """A run entities may still be tied to: known (404 otherwise) and not finished (400)."""
+        run = self.run(run_id)
+        if run["status"] in TERMINAL:
+            raise PortError(400, "run_exhausted", f'The action run "{run_id}" has already finished')
+        return run
+
     @staticmethod
     def run_view(run: dict[str, Any]) -> dict[str, Any]:
         """The run as `GET /v1/actions/runs/{id}` shows it (without the test bookkeeping)."""
@@ -277,13 +284,7 @@ class PortState:
     ) -> tuple[int, dict[str, Any]]:
         """Create or update one entity like `POST .../entities`; returns (status, entity)."""
         blueprint = self.blueprint(blueprint_id)
-        run = None
-        if run_id is not None:
-            run = self.run(run_id)
-            if run["status"] in TERMINAL:
-                raise PortError(
-                    400, "run_exhausted", f'The action run "{run_id}" has already finished'
-                )
+        run = self.live_run(run_id) if run_id is not None else None
         identifier = data.get("identifier") if isinstance(data, dict) else None
         existing = self.entities.get((blueprint_id, identifier)) if identifier else None
         partial = existing is not None and upsert and merge
