@@ -204,16 +204,16 @@ class Sandbox:
     ) -> None:
         """Answer the next `times` requests matching `method` and `path_regex` with `status`.
 
-        `after` lets that many matching requests through first, to fail a read or a write
-        part-way (e.g. `after=3`: the fourth matching request fails).
-
         `path_regex` is searched (`re.search`) in the path without its query string; `method`
         may be `"*"`. A None `body` gets the service's own error shape for that status (e.g.
         PagerDuty's rate-limit body for 429); dicts and lists are sent as JSON, str/bytes as
         they are. Only the given `headers` are added: no rate-limit headers unless you pass them.
         Faults are consumed first-in first-out and the requests are recorded as usual.
-        With `process=True` the simulator still handles the request (an incident is created, an
-        entity written...) and only the answer is replaced: a response lost on the way back.
+
+        `after` lets that many matching requests through first, to fail a read or a write
+        part-way (e.g. `after=3`: the fourth matching request fails). With `process=True` the
+        simulator still handles the request (an incident is created, an entity written...) and
+        only the answer is replaced: a response lost on the way back.
         """
         if server not in SERVERS:
             raise ValueError(f"server must be one of {SERVERS}, not {server!r}")
