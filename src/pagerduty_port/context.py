@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InputError
+from .inputs import parse_json
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 EXAMPLE = '{"blueprint": "pagerdutyService", "entity": "PABC123", "run_id": "r_abc"}'
@@ -42,18 +42,7 @@ def _string(value: Any) -> str | None:
 
 
 def _parse_object(text: str, input_name: str) -> dict[str, Any]:
-    try:
-        parsed = json.loads(text)
-    except ValueError as exc:
-        raise InputError(
-            input_name, f"is not valid JSON ({exc}); expected a JSON object such as {EXAMPLE}."
-        ) from None
-    if not isinstance(parsed, dict):
-        raise InputError(
-            input_name,
-            f"is JSON {type(parsed).__name__}; expected a JSON object such as {EXAMPLE}.",
-        )
-    return parsed
+    return parse_json(input_name, text, expect=dict, example=EXAMPLE)
 
 
 def _entity_fields(raw: Any, input_name: str) -> tuple[str | None, dict[str, Any]]:

@@ -15,6 +15,22 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PAGERDUTY_ID_RE = re.compile(r"^[A-Z0-9]{2,32}$")
 
 
+def parse_json(name: str, value: str, *, expect: type, example: str) -> Any:
+    """Parse input `name` as a JSON object (`dict`) or array (`list`), naming it on failure."""
+    kind = "object" if expect is dict else "array"
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise InputError(
+            name, f"is not valid JSON ({exc}); expected a JSON {kind} such as {example}."
+        ) from None
+    if not isinstance(parsed, expect):
+        raise InputError(
+            name, f"is JSON {type(parsed).__name__}; expected a JSON {kind} such as {example}."
+        )
+    return parsed
+
+
 def env_name(name: str) -> str:
     """The variable the runner sets for input `name`: upper-cased, spaces to `_`, hyphens kept."""
     return "INPUT_" + name.replace(" ", "_").upper()
@@ -140,23 +156,9 @@ class Inputs:
         return number
 
     def json_value(self, name: str, *, expect: type, example: str) -> Any:
-        """Parse a JSON input that must be an object (`dict`) or an array (`list`)."""
+        """A JSON input that must be an object (`dict`) or an array (`list`), or None."""
         value = self.text(name)
-        if value is None:
-            return None
-        kind = "object" if expect is dict else "array"
-        try:
-            parsed = json.loads(value)
-        except ValueError as exc:
-            raise InputError(
-                name, f"is not valid JSON ({exc}); expected a JSON {kind} such as {example}."
-            ) from None
-        if not isinstance(parsed, expect):
-            raise InputError(
-                name,
-                f"is JSON {type(parsed).__name__}; expected a JSON {kind} such as {example}.",
-            )
-        return parsed
+        return None if value is None else parse_json(name, value, expect=expect, example=example)
 
     def email(
         self, name: str, *, required: bool = False, aliases: Iterable[str] = ()

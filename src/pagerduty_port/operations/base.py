@@ -10,11 +10,13 @@ from typing import Any, Protocol
 import requests
 
 from ..errors import InputError
+from ..incident_entity import incident_entity
 from ..inputs import Inputs
 from ..pagerduty import PagerDutyClient
 from ..port import PortClient
 from ..report import Reporter
 from ..settings import CommonSettings
+from ..summary import incident_summary
 
 
 @dataclass
@@ -39,6 +41,32 @@ class Runtime:
                 on_retry=self.reporter.progress,
             )
         return self._pagerduty
+
+    def record_incident(
+        self,
+        incident: dict[str, Any],
+        *,
+        heading: str,
+        outputs: dict[str, Any],
+        status_label: str,
+    ) -> dict[str, Any]:
+        """Everything an incident operation reports once PagerDuty has answered: the step
+        outputs, the Port run's link, the catalogue entity and the job summary."""
+        entity = incident_entity(incident)
+        url = incident.get("html_url")
+        self.reporter.set_outputs(
+            {
+                **outputs,
+                "incident_id": incident["id"],
+                "incident_url": url,
+                "entity_identifier": entity["identifier"],
+            }
+        )
+        if url:
+            self.reporter.link(url, status_label=status_label)
+        self.upsert_incident(entity)
+        self.reporter.summary(incident_summary(heading, incident, self))
+        return entity
 
     def upsert_incident(self, entity: dict[str, Any]) -> None:
         """Write the incident entity to Port (when Port is configured) under the run id."""

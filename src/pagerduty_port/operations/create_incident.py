@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError, PagerDutyError
-from ..incident_entity import INCIDENT_INCLUDES, incident_entity
+from ..incident_entity import INCIDENT_INCLUDES
 from ..inputs import Inputs
 from ..pagerduty import PagerDutyClient
 from ..settings import SERVICE_BLUEPRINT, CommonSettings
-from ..summary import incident_summary
 from .base import Runtime
 
 MAX_KEY_LENGTH = 255
@@ -146,23 +145,13 @@ class CreateIncident:
         except PagerDutyError as exc:
             reporter.warning(f"Could not read back the incident's details: {exc}")
 
-        entity = incident_entity(incident)
-        reporter.set_outputs(
-            {
-                "incident_id": incident["id"],
-                "incident_number": incident.get("incident_number"),
-                "incident_url": incident.get("html_url"),
-                "status": incident.get("status"),
-                "entity_identifier": entity["identifier"],
-            }
+        number = incident.get("incident_number")
+        runtime.record_incident(
+            incident,
+            heading=f"{'Adopted existing' if adopted else 'Opened'} PagerDuty incident",
+            outputs={"incident_number": number, "status": incident.get("status")},
+            status_label=f"Incident #{number}",
         )
-        if incident.get("html_url"):
-            reporter.link(
-                incident["html_url"], status_label=f"Incident #{incident.get('incident_number')}"
-            )
-        runtime.upsert_incident(entity)
-        verb = "Adopted existing" if adopted else "Opened"
-        reporter.summary(incident_summary(f"{verb} PagerDuty incident", incident, runtime))
         reporter.progress(f"Done: {incident.get('html_url')}")
         reporter.succeed(f"Incident #{incident.get('incident_number')} {incident.get('status')}")
 

@@ -7,10 +7,9 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import ActionError, InputError, PagerDutyError
-from ..incident_entity import INCIDENT_INCLUDES, incident_entity
+from ..incident_entity import INCIDENT_INCLUDES
 from ..inputs import Inputs
 from ..settings import CommonSettings
-from ..summary import incident_summary
 from .base import Runtime
 
 
@@ -94,23 +93,16 @@ class Escalate:
             f"Incident #{incident.get('incident_number')} is now on "
             f"{policy.get('summary') or policy.get('id')}, urgency {incident.get('urgency')}."
         )
-        entity = incident_entity(incident)
-        reporter.set_outputs(
-            {
-                "incident_id": incident["id"],
-                "incident_url": incident.get("html_url"),
+        runtime.record_incident(
+            incident,
+            heading="Escalated PagerDuty incident",
+            outputs={
                 "status": incident.get("status"),
                 "urgency": incident.get("urgency"),
                 "escalation_policy": policy.get("id"),
-                "entity_identifier": entity["identifier"],
-            }
+            },
+            status_label=f"Incident #{incident.get('incident_number')}",
         )
-        if incident.get("html_url"):
-            reporter.link(
-                incident["html_url"], status_label=f"Incident #{incident.get('incident_number')}"
-            )
-        runtime.upsert_incident(entity)
-        reporter.summary(incident_summary("Escalated PagerDuty incident", incident, runtime))
         reporter.progress("Done.")
         reporter.succeed(f"Incident #{incident.get('incident_number')} escalated")
 

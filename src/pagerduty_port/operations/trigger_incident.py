@@ -9,11 +9,11 @@ from typing import Any
 
 from ..errors import InputError, PagerDutyError
 from ..events import MAX_BODY_BYTES, EventsClient, encode_event
-from ..incident_entity import INCIDENT_INCLUDES, incident_entity
+from ..incident_entity import INCIDENT_INCLUDES
 from ..inputs import Inputs
 from ..pagerduty import PagerDutyClient
 from ..settings import PAGERDUTY_EVENTS_URL, CommonSettings
-from ..summary import incident_summary, table
+from ..summary import table
 from .base import Runtime
 
 ROUTING_KEY_RE = re.compile(r"^[A-Za-z0-9]{32}$")
@@ -227,18 +227,11 @@ class TriggerIncident:
                     "the catalogue is left as it is (the next sync will bring it in)."
                 )
         if incident is not None:
-            entity = incident_entity(incident)
-            outputs.update(
-                incident_id=incident["id"],
-                incident_url=incident.get("html_url") or "",
-                entity_identifier=entity["identifier"],
-            )
-            reporter.set_outputs(outputs)
-            if incident.get("html_url"):
-                reporter.link(incident["html_url"], status_label=f"Incident {incident['status']}")
-            runtime.upsert_incident(entity)
-            reporter.summary(
-                incident_summary(f"PagerDuty {settings.event_action} event for", incident, runtime)
+            runtime.record_incident(
+                incident,
+                heading=f"PagerDuty {settings.event_action} event for",
+                outputs=outputs,
+                status_label=f"Incident {incident['status']}",
             )
         else:
             entity = self._minimal_entity(settings, dedup_key)
