@@ -338,7 +338,9 @@ def test_pagerduty_rate_limits_are_waited_out():
 # Stale entities ---------------------------------------------------------------------------------
 def test_stale_entities_are_deleted_only_within_the_threshold_and_only_where_listed():
     with Sandbox() as sb:
-        sb.pagerduty.seed_incidents(20, spacing=timedelta(days=1))
+        # One a day from 19.5 days ago to half a day ago: far from every window's edge.
+        start = sb.pagerduty.now() - timedelta(days=19, hours=12)
+        sb.pagerduty.seed_incidents(20, start=start, spacing=timedelta(days=1))
         assert sync(sb, kinds="incidents").returncode == 0
         assert len(entities(sb, INCIDENT)) == 20
         sb.port.entities[("pagerdutyService", "PNOTINPD")] = {
@@ -349,7 +351,7 @@ def test_stale_entities_are_deleted_only_within_the_threshold_and_only_where_lis
             "relations": {},
         }
 
-        # 5 of 20 fall out of the window: 25% <= 50%, deleted (pagerdutyService not listed).
+        # 6 of 20 fall out of the window: 30% <= 50%, deleted (pagerdutyService not listed).
         result = sync(sb, kinds="incidents,services", incidents_since="14d", delete_stale=INCIDENT)
         assert result.returncode == 0, result.stdout[-2000:]
         assert counts(result)["incidents"]["deleted"] == 6

@@ -17,6 +17,7 @@ from . import blueprints as default_blueprints
 from .counts import SyncCounts
 from .fingerprint import Keyset
 from .mapping import MappingConfig
+from .prefetch import prefetch
 from .reader import PagerDutyReader, ReadStats
 from .stale import StaleDecision, decide
 from .writer import CatalogueWriter
@@ -146,7 +147,7 @@ def run_sync(
             say(f"Reading {kind} (resources[{resource.index}]).")
             counts.kind(kind)
             try:
-                for page in reader.pages(resource):
+                for page in prefetch(reader.pages(resource)):
                     counts.add(kind, read=len(page))
                     result = resource.map_page(page)
                     for error in result.errors:
