@@ -294,3 +294,29 @@ def test_secrets_never_appear_in_any_stream(sandbox):
         for text in (ok.visible, failed.visible, port_logs):
             assert secret not in text
     assert "::add-mask ::" + sb.pagerduty_token in ok.stdout
+
+
+def test_a_failure_is_in_the_job_summary(sandbox):
+    result = run_action(ACTION, inputs_for(sandbox, urgency="medium"))
+    assert result.returncode == 1
+    assert "### Failed" in result.summary
+    assert "Input 'urgency'" in result.summary
+
+
+def test_a_revoked_port_token_is_replaced_once(sandbox):
+    """Port can revoke a token before its announced expiry: one fresh login, then go on."""
+    sb = sandbox
+    sb.port.add_run("r_revoked")
+    sb.inject("port", "POST", r"^/v1/blueprints/[^/]+/entities$", 401, times=1)
+    result = run_action(ACTION, inputs_for(sb, run_id="r_revoked"))
+    assert result.returncode == 0, result.stdout
+    logins = sb.requests.filter(server="port", method="POST", path="/v1/auth/access_token")
+    assert len(logins) == 2
+    assert ("pagerdutyIncident", result.outputs["incident_id"]) in sb.port.entities
+
+
+def test_unknown_operation_is_named(sandbox):
+    result = run_action(".", {"operation": "page-everyone"})
+    assert result.returncode == 1
+    (error,) = result.errors()
+    assert "Input 'operation': got 'page-everyone'; expected one of: create-incident" in error

@@ -28,19 +28,16 @@ log = logging.getLogger("pagerduty_port")
 OPERATIONS: dict[str, Operation] = {
     op.name: op for op in (CREATE_INCIDENT, TRIGGER_INCIDENT, ESCALATE, SYNC)
 }
-PLANNED = ("trigger-incident", "escalate", "sync")
 
 
 def select_operation(environ: Mapping[str, str], inputs: Inputs) -> Operation:
     name = environ.get(OPERATION_ENV) or inputs.text("operation")
-    known = [*OPERATIONS, *(p for p in PLANNED if p not in OPERATIONS)]
-    if not name:
-        raise InputError("operation", f"is required; expected one of: {', '.join(known)}.")
     if name in OPERATIONS:
         return OPERATIONS[name]
-    if name in PLANNED:
-        raise InputError("operation", f"'{name}' is not available yet in this version.")
-    raise InputError("operation", f"got {name!r}; expected one of: {', '.join(known)}.")
+    expected = f"expected one of: {', '.join(OPERATIONS)}."
+    if not name:
+        raise InputError("operation", f"is required; {expected}")
+    raise InputError("operation", f"got {name!r}; {expected}")
 
 
 def make_reporter(
@@ -103,6 +100,5 @@ def _report_failure(
             log.warning(f"Could not report the failure to Port: {exc}")
             reporter = None
     if reporter is None:
-        log.error(SECRETS.scrub(reason))
-    else:
-        reporter.fail(reason)
+        reporter = Reporter(None, None, environ=environ)
+    reporter.fail(reason)

@@ -120,18 +120,27 @@ class PortClient:
         body: Any = None,
         allow: Iterable[int] = (),
     ) -> tuple[int, Any]:
-        """Send an authenticated request; returns (status, JSON) or raises PortError."""
-        response = send(
-            self.session,
-            method,
-            self.base_url + path,
-            policy=self.policy,
-            describe=f"Port {method} {path}",
-            on_retry=self.on_retry,
-            headers={"Authorization": self._auth()},
-            params=params,
-            json=body,
-        )
+        """Send an authenticated request; returns (status, JSON) or raises PortError.
+
+        A 401 gets one fresh login and one more try: a long sync can outlive its token, and
+        Port may revoke a token before the `expiresIn` it announced.
+        """
+        for attempt in (1, 2):
+            response = send(
+                self.session,
+                method,
+                self.base_url + path,
+                policy=self.policy,
+                describe=f"Port {method} {path}",
+                on_retry=self.on_retry,
+                headers={"Authorization": self._auth()},
+                params=params,
+                json=body,
+            )
+            if response.status_code != 401 or attempt == 2:
+                break
+            with self._lock:
+                self._token = None
         if response.status_code >= 400 and response.status_code not in set(allow):
             raise error_from_response(response, method, path)
         return response.status_code, json_or_none(response)

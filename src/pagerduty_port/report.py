@@ -168,6 +168,8 @@ class Reporter:
         """Print ::error, write the reason to the Port run, and mark it failed if asked to."""
         reason = SECRETS.scrub(reason)
         log.error(reason)
+        quoted = "\n".join(f"> {line}" for line in reason.splitlines())
+        self.summary(f"### Failed\n\n{quoted}\n")
         self._to_port(f"Failed: {reason}")
         if self.report_status and self.port is not None and self.run_id is not None:
             try:
