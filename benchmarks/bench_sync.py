@@ -1,5 +1,6 @@
 """Sync N incidents through the simulators, as the action runs (`python -m pagerduty_port` in a
-child process), and print items/s, PagerDuty and Port request counts and the child's peak memory.
+child process), and print items/s, PagerDuty and Port request counts and the child's own peak
+memory (VmHWM).
 
     .venv/bin/python benchmarks/bench_sync.py [--latency SECONDS] [N ...]
                                               (default: 0.02 s per request; 1000 10000 100000)
@@ -13,16 +14,47 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 from pagerduty_port.sandbox import Sandbox
+
+
+def run_and_watch(env: dict[str, str]) -> tuple[int, int, str]:
+    """Run the action and follow its own peak RSS (VmHWM) until it exits.
+
+    Not getrusage(RUSAGE_CHILDREN): a forked child briefly shares this process's pages (the
+    simulators' whole data set) before exec, and ru_maxrss counts them as the child's.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pagerduty_port"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
+    reader.start()
+    peak_kb = 0
+    status = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kb = max(peak_kb, int(line.split()[1]))
+        except (FileNotFoundError, ProcessLookupError):
+            break
+        time.sleep(0.05)
+    proc.wait()
+    reader.join(timeout=5)
+    return peak_kb, proc.returncode, "".join(lines)
 
 
 def run_once(n: int, latency: float) -> dict:
@@ -46,16 +78,10 @@ def run_once(n: int, latency: float) -> dict:
             "PATH": os.environ.get("PATH", ""),
         }
         started = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "pagerduty_port"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        peak_kb, returncode, output = run_and_watch(env)
         seconds = time.perf_counter() - started
-        if proc.returncode != 0:
-            sys.exit(f"sync failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        if returncode != 0:
+            sys.exit(f"sync failed:\n{output[-3000:]}")
         written = sum(1 for bp, _ in sb.port.entities if bp == "pagerdutyIncident")
         requests = Counter(r.server for r in sb.requests.all())
         bulk = sum(1 for r in sb.requests.filter(server="port") if r.path.endswith("/bulk"))
@@ -67,7 +93,7 @@ def run_once(n: int, latency: float) -> dict:
             "pagerduty_requests": requests["pagerduty"],
             "port_requests": requests["port"],
             "port_bulk_writes": bulk,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            "peak_rss_mb": peak_kb / 1024,
         }
 
 
@@ -83,7 +109,6 @@ def main() -> None:
     )
     for n in args.sizes:
         r = run_once(n, args.latency)
-        # RUSAGE_CHILDREN is the largest child so far: run one size per process for exact peaks.
         print(
             f"{r['n']:>8,} {r['seconds']:>8.1f} {r['items_per_s']:>8,.0f} {r['in_port']:>8,} "
             f"{r['pagerduty_requests']:>7,} {r['port_requests']:>8,} {r['port_bulk_writes']:>6,} "
