@@ -209,6 +209,27 @@ def test_the_same_port_run_twice_leaves_one_incident(sandbox):
     assert "already exists" in second.stdout
 
 
+def test_rerunning_a_workflow_after_port_finished_the_run(sandbox):
+    """GitHub's "re-run jobs" after Port marked the run: the incident is adopted, the entity is
+    written (without the finished run's id, which Port refuses), and the run is left as it was."""
+    sb = sandbox
+    sb.port.add_run("r_rerun")
+    first = run_action(ACTION, inputs_for(sb, run_id="r_rerun", report_status="true"))
+    assert first.returncode == 0, first.stdout
+    assert sb.port.runs["r_rerun"]["status"] == "SUCCESS"
+    patches_before = len(sb.port.runs["r_rerun"]["patches"])
+
+    second = run_action(ACTION, inputs_for(sb, run_id="r_rerun", report_status="true"))
+    assert second.returncode == 0, second.stdout
+    assert second.outputs["incident_id"] == first.outputs["incident_id"]
+    assert len(sb.pagerduty.incidents) == 1
+    assert "has already finished (SUCCESS)" in second.stdout
+    assert len(sb.port.runs["r_rerun"]["patches"]) == patches_before
+    upserts = sb.requests.filter(server="port", method="POST", path="/v1/blueprints/pagerdutyIncident/entities")
+    assert [u.query.get("run_id") for u in upserts] == [["r_rerun"], None]
+    assert not second.errors()
+
+
 def test_a_create_whose_response_was_lost_is_not_repeated(sandbox):
     """PagerDuty created the incident but the answer never arrived (a 502 from a proxy):
     the retry meets PagerDuty's incident_key de-duplication and adopts the incident."""

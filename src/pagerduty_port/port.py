@@ -161,6 +161,10 @@ class PortClient:
             body["statusLabel"] = status_label
         self.request("POST", f"/v1/actions/runs/{_q(run_id)}/logs", body=body)
 
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        _, data = self.request("GET", f"/v1/actions/runs/{_q(run_id)}")
+        return (data or {}).get("run") or {}
+
     def update_run(self, run_id: str, **fields: Any) -> None:
         """PATCH the run; only Port's keys (status, statusLabel, link, summary, externalRunId)."""
         allowed = {"status", "statusLabel", "link", "summary", "externalRunId"}

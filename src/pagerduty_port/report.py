@@ -19,6 +19,8 @@ from .port import PortClient
 
 log = logging.getLogger("pagerduty_port")
 
+FINISHED = ("SUCCESS", "FAILURE")
+
 
 class WorkflowCommandHandler(logging.Handler):
     """Logging records as GitHub workflow commands (debug/warning/error), secrets scrubbed."""
@@ -76,6 +78,7 @@ class Reporter:
         self.stderr = stderr
         self._port_log_ok = port is not None and run_id is not None
         self._links: list[str] = []
+        self.run_finished = False
         self.outputs: dict[str, str] = {}
 
     @property
@@ -83,10 +86,12 @@ class Reporter:
         return self._port_log_ok
 
     def start(self, first_message: str) -> None:
-        """Log in to Port and write the first run-log line, before anything else is changed.
+        """Log in to Port and look the run up, before anything else is changed.
 
         Both double as checks: bad credentials or a run Port does not know fail the step here,
-        while PagerDuty is still untouched.
+        while PagerDuty is still untouched. A run that has already finished (a re-run of the
+        workflow after Port marked it) still gets log lines, but no link, no status and no
+        entity writes tied to it, which Port would refuse.
         """
         if self.port is None:
             log.info("Port credentials not given: skipping Port (no run log, no catalogue update).")
@@ -95,20 +100,31 @@ class Reporter:
             if self.run_id is None:
                 log.info("No Port run id (port_context.run_id or port_run_id): no run log.")
             else:
-                log.info(first_message)
-                try:
-                    self.port.add_run_log(self.run_id, SECRETS.scrub(first_message))
-                except PortError as exc:
-                    if exc.status == 404:
-                        raise ActionError(
-                            f"Port has no action run {self.run_id}: {exc.reason}. Check the "
-                            "run id in port_context / port_run_id, and that port_base_url is "
-                            "your Port region."
-                        ) from exc
-                    self._port_log_ok = False
-                    log.warning(f"Could not write to the Port run log, going on without: {exc}")
-                return
+                self._check_run(self.port, self.run_id)
         self.progress(first_message)
+
+    def _check_run(self, port: PortClient, run_id: str) -> None:
+        try:
+            status = port.get_run(run_id).get("status")
+        except PortError as exc:
+            if exc.status == 404:
+                raise ActionError(
+                    f"Port has no action run {run_id}: {exc.reason}. Check the run id in "
+                    "port_context / port_run_id, and that port_base_url is your Port region."
+                ) from exc
+            raise
+        if status in FINISHED:
+            self.run_finished = True
+            log.warning(
+                f"Port run {run_id} has already finished ({status}): its log gets this run's "
+                "lines, but its link and status stay as they are and entities are written "
+                "without the run id."
+            )
+
+    @property
+    def write_run_id(self) -> str | None:
+        """The run id to attach to entity writes: none once the run has finished."""
+        return None if self.run_finished else self.run_id
 
     def progress(self, message: str) -> None:
         log.info(message)
@@ -134,7 +150,7 @@ class Reporter:
         """Attach `url` to the Port run (each PATCH replaces the list, so keep them all)."""
         if url not in self._links:
             self._links.append(url)
-        if self.port is None or self.run_id is None:
+        if self.port is None or self.run_id is None or self.run_finished:
             return
         try:
             self.port.update_run(self.run_id, link=list(self._links), statusLabel=status_label)
@@ -157,12 +173,19 @@ class Reporter:
         else:
             log.debug("job summary:\n" + text)
 
+    def _set_status(self, status: str, label: str) -> None:
+        """Mark the Port run SUCCESS/FAILURE, only when asked to and while it is still open."""
+        if not self.report_status or self.run_finished:
+            return
+        if self.port is None or self.run_id is None:
+            return
+        try:
+            self.port.update_run(self.run_id, status=status, statusLabel=label)
+        except ActionError as exc:
+            log.warning(f"Could not mark the Port run {status}: {exc}")
+
     def succeed(self, label: str) -> None:
-        if self.report_status and self.port is not None and self.run_id is not None:
-            try:
-                self.port.update_run(self.run_id, status="SUCCESS", statusLabel=label)
-            except ActionError as exc:
-                log.warning(f"Could not mark the Port run as successful: {exc}")
+        self._set_status("SUCCESS", label)
 
     def fail(self, reason: str) -> None:
         """Print ::error, write the reason to the Port run, and mark it failed if asked to."""
@@ -171,8 +194,4 @@ class Reporter:
         quoted = "\n".join(f"> {line}" for line in reason.splitlines())
         self.summary(f"### Failed\n\n{quoted}\n")
         self._to_port(f"Failed: {reason}")
-        if self.report_status and self.port is not None and self.run_id is not None:
-            try:
-                self.port.update_run(self.run_id, status="FAILURE", statusLabel="Failed")
-            except ActionError as exc:
-                log.warning(f"Could not mark the Port run as failed: {exc}")
+        self._set_status("FAILURE", "Failed")

@@ -73,7 +73,7 @@ class Runtime:
         if self.port is None:
             self.reporter.progress("Skipping the catalogue update: no Port credentials.")
             return
-        self.port.upsert_entity(self.common.blueprint, entity, run_id=self.common.run_id)
+        self.port.upsert_entity(self.common.blueprint, entity, run_id=self.reporter.write_run_id)
         self.reporter.progress(
             f"Updated the catalogue entity {self.common.blueprint}/{entity['identifier']}."
         )

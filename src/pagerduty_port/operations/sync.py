@@ -158,7 +158,7 @@ class Sync:
             port=runtime.port,
             say=reporter.progress,
             warn=reporter.warning,
-            run_id=runtime.common.run_id,
+            run_id=runtime.reporter.write_run_id,
         )
         reporter.set_outputs({"summary": summary_json(outcome)})
         reporter.summary(summary_markdown(outcome, settings))
