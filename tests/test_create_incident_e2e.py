@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from actionrun import run_action
+from actionrun import input_env, run_action
 
 ACTION = "create-incident"
 
@@ -241,6 +241,17 @@ def test_a_create_whose_response_was_lost_is_not_repeated(sandbox):
     assert len(pd_writes(sb)) == 2
     assert len(sb.pagerduty.incidents) == 1
     assert result.outputs["incident_id"] in sb.pagerduty.incidents
+
+
+def test_hyphenated_input_names_reach_the_action(sandbox):
+    """`with: {port-context: ..., pagerduty-token: ...}` arrives as INPUT_PORT-CONTEXT etc."""
+    sb = sandbox
+    sb.port.add_run("r_kebab")
+    inputs = {k.replace("_", "-"): v for k, v in inputs_for(sb, run_id="r_kebab").items()}
+    assert "INPUT_PORT-CONTEXT" in input_env(inputs)
+    result = run_action(ACTION, inputs)
+    assert result.returncode == 0, result.stdout
+    assert sb.pagerduty.incidents[result.outputs["incident_id"]]["incident_key"] == "port-run-r_kebab"
 
 
 def test_legacy_inputs_work_with_only_the_uses_line_changed(sandbox):

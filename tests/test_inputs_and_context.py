@@ -29,6 +29,12 @@ def test_hyphenated_input_is_read():
     assert Inputs({"INPUT_EVENT-ACTION": "resolve"}).text("event-action") == "resolve"
 
 
+def test_the_hyphenated_spelling_of_an_input_is_the_same_input():
+    assert Inputs({"INPUT_EVENT-ACTION": "resolve"}).text("event_action") == "resolve"
+    with pytest.raises(InputError, match="'event_action' and as 'event-action'"):
+        Inputs({"INPUT_EVENT_ACTION": "a", "INPUT_EVENT-ACTION": "b"}).text("event_action")
+
+
 @pytest.mark.parametrize(
     ("method", "value", "expected"),
     [

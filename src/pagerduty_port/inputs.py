@@ -44,8 +44,23 @@ class Inputs:
         self.deprecations: list[str] = []
 
     def raw(self, name: str, aliases: Iterable[str] = ()) -> str | None:
-        """The input's value, or the first deprecated alias that was given, else None."""
+        """The input's value, or the first deprecated alias that was given, else None.
+
+        `port-context` is accepted as well as `port_context`: the runner passes an input under
+        the name the workflow used (hyphens kept), declared or not.
+        """
         value = self._environ.get(env_name(name), "")
+        kebab = name.replace("_", "-")
+        if kebab != name:
+            other = self._environ.get(env_name(kebab), "")
+            if value == "":
+                value = other
+            elif other not in ("", value):
+                raise InputError(
+                    name,
+                    f"given both as '{name}' and as '{kebab}' with different values; "
+                    "keep only one.",
+                )
         for alias in aliases:
             alias_value = self._environ.get(env_name(alias), "")
             if alias_value == "":
