@@ -67,8 +67,10 @@ def parse_port_context(port_context: str | None, port_payload: str | None = None
     elif port_payload:
         data = _parse_object(port_payload, "port_payload")
         name = "port_payload"
-        legacy = data.get("context") if isinstance(data.get("context"), dict) else {}
-        payload = data.get("payload") if isinstance(data.get("payload"), dict) else {}
+        legacy = data.get("context")
+        legacy = legacy if isinstance(legacy, dict) else {}
+        payload = data.get("payload")
+        payload = payload if isinstance(payload, dict) else {}
         data = {
             "blueprint": legacy.get("blueprint"),
             "entity": legacy.get("entity") or payload.get("entity"),

@@ -193,9 +193,9 @@ class TriggerIncident:
         reporter.start(f"Sending a PagerDuty '{settings.event_action}' event.")
         event = dict(settings.event)
         if settings.dedup_from_context:
-            incident = runtime.pagerduty().get_incident(settings.dedup_from_context)
-            key = incident.get("incident_key") or settings.dedup_from_context
-            reporter.progress(f"Using incident {incident['id']}'s key as the dedup key.")
+            source = runtime.pagerduty().get_incident(settings.dedup_from_context)
+            key = source.get("incident_key") or settings.dedup_from_context
+            reporter.progress(f"Using incident {source['id']}'s key as the dedup key.")
             event["dedup_key"] = key
         events = EventsClient(runtime.session, settings.events_url, on_retry=reporter.progress)
         result = events.enqueue(event)
@@ -212,7 +212,7 @@ class TriggerIncident:
             "incident_url": "",
             "entity_identifier": "",
         }
-        incident = None
+        incident: dict[str, Any] | None = None
         if common.pagerduty_token:
             reporter.progress("Looking up the incident in PagerDuty.")
             try:

@@ -179,7 +179,7 @@ class PagerDutyApi(Api):
                 _MESSAGES[2002],
                 [f"Offset + limit must be no more than {MAX_RECORDS} (got {offset} + {limit})"],
             )
-        return limit, offset, request.arg("total", "false").lower() == "true"
+        return limit, offset, (request.arg("total") or "false").lower() == "true"
 
     def _paginate(
         self,
@@ -555,7 +555,7 @@ class PagerDutyApi(Api):
             and (not schedule_ids or (e["schedule"] and e["schedule"]["id"] in schedule_ids))
             and (not user_ids or e["user"]["id"] in user_ids)
         ]
-        if request.arg("earliest", "false").lower() == "true":
+        if (request.arg("earliest") or "false").lower() == "true":
             seen: set[tuple[str, str, int]] = set()
             earliest = []
             for entry in sorted(entries, key=lambda e: e["start"] or ""):

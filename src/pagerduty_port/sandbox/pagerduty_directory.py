@@ -207,7 +207,7 @@ class PagerDutyDirectory:
         """
         policy_id = self._new_id(policy_id)
         policy = self._base("escalation_policy", policy_id, name)
-        rules = []
+        rules: list[dict[str, Any]] = []
         for level_targets in levels:
             targets = []
             for target in level_targets:

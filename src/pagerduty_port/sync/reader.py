@@ -249,7 +249,7 @@ class PagerDutyReader:
             oncalls = self._oncalls_by_policy(policies)
             for service in page:
                 policy = (service.get("escalation_policy") or {}).get("id")
-                service["__oncall_user"] = list(oncalls.get(policy, []))
+                service["__oncall_user"] = list(oncalls.get(policy, [])) if policy else []
         analytics = resource.selector.get("serviceAnalytics")
         wanted = (
             (str(analytics).lower() == "true")
@@ -292,7 +292,8 @@ class PagerDutyReader:
             return
         oncalls = self._oncalls_by_policy(_unique(p.get("id") for p in page))
         for policy in page:
-            policy["__oncall_users"] = list(oncalls.get(policy.get("id"), []))
+            policy_id = policy.get("id")
+            policy["__oncall_users"] = list(oncalls.get(policy_id, [])) if policy_id else []
 
     def users(self) -> list[dict[str, Any]]:
         """Every user, read once per run (schedules and the users kind share it)."""
