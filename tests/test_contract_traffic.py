@@ -89,7 +89,9 @@ def test_every_request_of_every_action_matches_the_specs(sandbox, checker):
     assert checker.assert_valid(traffic) == len(traffic)
 
 
-def test_the_checker_rejects_what_the_simulators_would_accept_from_a_broken_client(sandbox, checker):
+def test_the_checker_rejects_what_the_simulators_would_accept_from_a_broken_client(
+    sandbox, checker
+):
     """Guard against a checker that passes everything: a hand-made bad request fails."""
     import requests
 
@@ -102,8 +104,67 @@ def test_the_checker_rejects_what_the_simulators_would_accept_from_a_broken_clie
             "Content-Type": "application/json",
             "From": sb.user_email,
         },
-        json={"incident": {"type": "incident", "title": "x", "service": {"id": sb.service_id, "type": "service_reference"}, "urgency": "urgent"}},
+        json={
+            "incident": {
+                "type": "incident",
+                "title": "x",
+                "service": {"id": sb.service_id, "type": "service_reference"},
+                "urgency": "urgent",
+            }
+        },
         timeout=10,
     )
     problems = checker.check_all(sb.requests.all())
     assert any("urgency" in p for p in problems)
+
+
+def test_every_request_of_a_sync_matches_the_specs(checker, tmp_path):
+    """Default mapping and Ocean's own file (analytics on), blueprints created, a stale entity
+    deleted: list queries, enrichments, bulk writes, search and bulk delete all validated."""
+    from pathlib import Path
+
+    from pagerduty_port.sandbox import Sandbox
+
+    ocean = (
+        Path(__file__).resolve().parents[2]
+        / "shared"
+        / "data"
+        / "ocean-pagerduty-port-app-config.yaml"
+    )
+    with Sandbox(port_blueprints=None) as sb:
+        sb.pagerduty.seed_incidents(150, status=["triggered", "acknowledged", "resolved"])
+        sb.pagerduty.seed_services(3)
+        common = {
+            "pagerduty_token": sb.pagerduty_token,
+            "pagerduty_api_url": sb.pagerduty_url,
+            "port_client_id": sb.port_client_id,
+            "port_client_secret": sb.port_client_secret,
+            "port_base_url": sb.port_url,
+        }
+        first = run_action("sync", {**common, "create_blueprints": "true"}, timeout=300)
+        assert first.returncode == 0, first.stdout[-3000:]
+        sb.port.entities[("pagerdutyIncident", "QGONE00")] = {
+            "identifier": "QGONE00",
+            "title": "gone",
+            "blueprint": "pagerdutyIncident",
+            "properties": {},
+            "relations": {},
+        }
+        second = run_action("sync", {**common, "delete_stale": "pagerdutyIncident"}, timeout=300)
+        assert second.returncode == 0, second.stdout[-3000:]
+        assert ("pagerdutyIncident", "QGONE00") not in sb.port.entities
+        if ocean.exists():
+            (tmp_path / "ocean.yaml").write_text(ocean.read_text())
+            third = run_action(
+                "sync",
+                {**common, "mapping": "ocean.yaml"},
+                extra_env={"GITHUB_WORKSPACE": str(tmp_path)},
+                timeout=300,
+            )
+            assert third.returncode == 0, third.stdout[-3000:]
+        traffic = sb.requests.all()
+        paths = {r.path for r in traffic}
+        assert {"/incidents", "/services", "/oncalls", "/v1/blueprints"} <= paths
+        assert any(p.endswith("/entities/bulk") for p in paths)
+        assert any(p.endswith("/bulk/entities/delete") for p in paths)
+        assert checker.assert_valid(traffic) == len(traffic)
