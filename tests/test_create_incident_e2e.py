@@ -352,3 +352,24 @@ def test_unknown_operation_is_named(sandbox):
     assert result.returncode == 1
     (error,) = result.errors()
     assert "Input 'operation': got 'page-everyone'; expected one of: create-incident" in error
+
+
+@pytest.mark.parametrize("given", ["P1", "p1", "ID"])
+def test_priority_by_name_or_id(sandbox, given):
+    sb = sandbox
+    priority = sb.priority_id if given == "ID" else given
+    result = run_action(ACTION, inputs_for(sb, port_context=None, priority=priority))
+    assert result.returncode == 0, result.stdout
+    (create,) = pd_writes(sb)
+    assert create.json["incident"]["priority"] == {"id": sb.priority_id, "type": "priority_reference"}
+    assert sb.port.entities[("pagerdutyIncident", result.outputs["incident_id"])]["properties"]["priority"] == "P1"
+
+
+def test_unknown_priority_lists_the_accounts_priorities(sandbox):
+    sb = sandbox
+    result = run_action(ACTION, inputs_for(sb, port_context=None, priority="SEV-9"))
+    assert result.returncode == 1
+    (error,) = result.errors()
+    assert "Input 'priority': 'SEV-9' is neither the ID nor the name" in error
+    assert "P1, P2, P3, P4, P5" in error
+    assert pd_writes(sb) == []

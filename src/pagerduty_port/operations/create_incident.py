@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import InputError, PagerDutyError
+from ..errors import ActionError, InputError, PagerDutyError
 from ..incident_entity import INCIDENT_INCLUDES
 from ..inputs import Inputs
 from ..pagerduty import PagerDutyClient
@@ -79,9 +79,25 @@ class CreateIncident:
             details=inputs.text("details", aliases=("extraDetails",), strip=False),
             from_email=from_email,
             escalation_policy=escalation_policy,
-            priority=inputs.pagerduty_id("priority"),
+            priority=inputs.text("priority", max_length=100),
             assignees=assignees,
             incident_key=incident_key or default_incident_key(common, title, service),
+        )
+
+    @staticmethod
+    def resolve_priority(client: PagerDutyClient, wanted: str) -> str:
+        """The ID of priority `wanted`, given as an ID or as its name (P1, "SEV-1"...)."""
+        priorities = [p for page in client.iter_pages("/priorities", "priorities") for p in page]
+        for priority in priorities:
+            if wanted == priority.get("id"):
+                return wanted
+        for priority in priorities:
+            if wanted.casefold() == str(priority.get("name", "")).casefold():
+                return str(priority["id"])
+        names = ", ".join(str(p.get("name")) for p in priorities) or "none (priorities are off)"
+        raise ActionError(
+            f"Input 'priority': {wanted!r} is neither the ID nor the name of a priority in this "
+            f"PagerDuty account; its priorities are: {names}."
         )
 
     @staticmethod
@@ -119,6 +135,8 @@ class CreateIncident:
         reporter = runtime.reporter
         reporter.start(f"Opening a PagerDuty incident on service {settings.service}.")
         client = runtime.pagerduty()
+        if settings.priority:
+            settings = replace(settings, priority=self.resolve_priority(client, settings.priority))
 
         incident = self._existing(client, settings)
         adopted = incident is not None
