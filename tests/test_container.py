@@ -70,11 +70,7 @@ def _assert_no_secret_leaks(result: cs.Result, *secrets: str) -> None:
 
 def _common_inputs(sb: Any, run_id: str) -> dict[str, str]:
     return {
-        "pagerduty_token": sb.pagerduty_token,
-        "pagerduty_api_url": sb.pagerduty_url,
-        "port_client_id": sb.port_client_id,
-        "port_client_secret": sb.port_client_secret,
-        "port_base_url": sb.port_url,
+        **sb.action_inputs(),
         "port_context": json.dumps({"run_id": run_id}),
     }
 

@@ -18,13 +18,7 @@ def checker():
 
 def test_every_request_of_every_action_matches_the_specs(sandbox, checker):
     sb = sandbox
-    common = {
-        "pagerduty_token": sb.pagerduty_token,
-        "pagerduty_api_url": sb.pagerduty_url,
-        "port_client_id": sb.port_client_id,
-        "port_client_secret": sb.port_client_secret,
-        "port_base_url": sb.port_url,
-    }
+    common = sb.action_inputs()
     for run in ("r_c1", "r_t1", "r_e1"):
         sb.port.add_run(run)
     created = run_action(
@@ -134,13 +128,7 @@ def test_every_request_of_a_sync_matches_the_specs(checker, tmp_path):
     with Sandbox(port_blueprints=None) as sb:
         sb.pagerduty.seed_incidents(150, status=["triggered", "acknowledged", "resolved"])
         sb.pagerduty.seed_services(3)
-        common = {
-            "pagerduty_token": sb.pagerduty_token,
-            "pagerduty_api_url": sb.pagerduty_url,
-            "port_client_id": sb.port_client_id,
-            "port_client_secret": sb.port_client_secret,
-            "port_base_url": sb.port_url,
-        }
+        common = sb.action_inputs()
         first = run_action("sync", {**common, "create_blueprints": "true"}, timeout=300)
         assert first.returncode == 0, first.stdout[-3000:]
         sb.port.entities[("pagerdutyIncident", "QGONE00")] = {

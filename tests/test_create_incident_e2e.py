@@ -17,11 +17,7 @@ def inputs_for(sb, run_id="r_create1", **overrides):
         "title": "Checkout is down",
         "from": sb.user_email,
         "service": sb.service_id,
-        "pagerduty_token": sb.pagerduty_token,
-        "pagerduty_api_url": sb.pagerduty_url,
-        "port_client_id": sb.port_client_id,
-        "port_client_secret": sb.port_client_secret,
-        "port_base_url": sb.port_url,
+        **sb.action_inputs(),
         "port_context": json.dumps(
             {"blueprint": "pagerdutyService", "entity": sb.service_id, "run_id": run_id}
         ),

@@ -25,13 +25,7 @@ INCIDENT = "pagerdutyIncident"
 
 
 def sync(sb: Sandbox, workspace: Path | None = None, **inputs: str) -> ActionResult:
-    base = {
-        "pagerduty_token": sb.pagerduty_token,
-        "pagerduty_api_url": sb.pagerduty_url,
-        "port_client_id": sb.port_client_id,
-        "port_client_secret": sb.port_client_secret,
-        "port_base_url": sb.port_url,
-    }
+    base = sb.action_inputs()
     extra = {"GITHUB_WORKSPACE": str(workspace)} if workspace else None
     return run_action("sync", {**base, **inputs}, extra_env=extra, timeout=300)
 
@@ -153,11 +147,7 @@ def test_default_mapping_syncs_every_kind_and_a_sync_after_an_action_writes_noth
                 "title": "Checkout is down",
                 "service": sb.service_id,
                 "from": sb.user_email,
-                "pagerduty_token": sb.pagerduty_token,
-                "pagerduty_api_url": sb.pagerduty_url,
-                "port_client_id": sb.port_client_id,
-                "port_client_secret": sb.port_client_secret,
-                "port_base_url": sb.port_url,
+                **sb.action_inputs(),
             },
         )
         assert created.returncode == 0, created.stdout[-2000:]

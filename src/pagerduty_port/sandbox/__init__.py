@@ -168,6 +168,16 @@ class Sandbox:
         self.pagerduty_token = pd.new_api_key()
         self.pagerduty_oauth_token = pd.new_oauth_token()
 
+    def action_inputs(self) -> dict[str, str]:
+        """The inputs that point an action at this sandbox: PagerDuty and Port URLs and keys."""
+        return {
+            "pagerduty_token": self.pagerduty_token,
+            "pagerduty_api_url": self.pagerduty_url,
+            "port_client_id": self.port_client_id,
+            "port_client_secret": self.port_client_secret,
+            "port_base_url": self.port_url,
+        }
+
     def credentials(self) -> dict[str, Any]:
         """URLs, credentials and seeded ids as one JSON-ready dict (what `serve` prints)."""
         return {

@@ -52,13 +52,7 @@ def show(title: str, value: Any) -> None:
 
 def main() -> int:
     with Sandbox() as sb:
-        common = {
-            "pagerduty_token": sb.pagerduty_token,
-            "pagerduty_api_url": sb.pagerduty_url,
-            "port_client_id": sb.port_client_id,
-            "port_client_secret": sb.port_client_secret,
-            "port_base_url": sb.port_url,
-        }
+        common = sb.action_inputs()
         run = sb.port.add_run("r_demo_create")
         context = {"blueprint": "pagerdutyService", "entity": sb.service_id, "run_id": run}
         print(f"1. A Port user runs 'Create incident' on service {sb.service_id} (run {run}).")
