@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import Any
 
 import github_action_utils as gha
 
@@ -24,10 +23,6 @@ FINISHED = ("SUCCESS", "FAILURE")
 
 class WorkflowCommandHandler(logging.Handler):
     """Logging records as GitHub workflow commands (debug/warning/error), secrets scrubbed."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        super().__init__()
-        self.stream = stream
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -69,21 +64,15 @@ class Reporter:
         *,
         report_status: bool = False,
         environ: Mapping[str, str] | None = None,
-        stderr: TextIO = sys.stderr,
     ) -> None:
         self.port = port
         self.run_id = run_id
         self.report_status = report_status
         self.environ = os.environ if environ is None else environ
-        self.stderr = stderr
         self._port_log_ok = port is not None and run_id is not None
         self._links: list[str] = []
         self.run_finished = False
         self.outputs: dict[str, str] = {}
-
-    @property
-    def mirrors_to_port(self) -> bool:
-        return self._port_log_ok
 
     def start(self, first_message: str) -> None:
         """Log in to Port and look the run up, before anything else is changed.
@@ -134,13 +123,13 @@ class Reporter:
         log.warning(message)
         self._to_port(f"Warning: {message}")
 
-    def _to_port(self, message: str, **extra: Any) -> None:
+    def _to_port(self, message: str) -> None:
         if not self._port_log_ok:
             return
         assert self.port is not None
         assert self.run_id is not None
         try:
-            self.port.add_run_log(self.run_id, SECRETS.scrub(message), **extra)
+            self.port.add_run_log(self.run_id, SECRETS.scrub(message))
         except ActionError as exc:
             # A run log that cannot be written must not hide the real outcome; say so once.
             self._port_log_ok = False
