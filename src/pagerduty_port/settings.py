@@ -32,7 +32,6 @@ class GitHubRun:
     server_url: str | None
     repository: str | None
     run_id: str | None
-    run_attempt: str | None
     job: str | None
 
     @property
@@ -47,7 +46,6 @@ class GitHubRun:
             server_url=environ.get("GITHUB_SERVER_URL") or None,
             repository=environ.get("GITHUB_REPOSITORY") or None,
             run_id=environ.get("GITHUB_RUN_ID") or None,
-            run_attempt=environ.get("GITHUB_RUN_ATTEMPT") or None,
             job=environ.get("GITHUB_JOB") or None,
         )
 
