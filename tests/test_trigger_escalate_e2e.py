@@ -291,6 +291,7 @@ def test_escalate_level_two_reassigns_to_the_second_level(sandbox, open_incident
     assert result.returncode == 0, result.stdout
     assignees = entity(sb, open_incident["id"])["properties"]["assignees"]
     assert assignees == ["carol@example.com"]
+    assert sb.pagerduty.level_of(open_incident["id"]) == 2
 
 
 def test_escalate_through_the_root_action_never_changes_urgency_unasked(sandbox, open_incident, other_policy):
