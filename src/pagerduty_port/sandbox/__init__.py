@@ -10,6 +10,18 @@
 They behave like the real services where clients are likely to get things wrong (auth, headers,
 validation, pagination caps, rate limits, asynchronous event processing), record every request,
 and can be told to fail on demand.
+
+Where no public source settled the real behaviour, the simulators make a choice; change them
+here when the real API is seen to differ:
+- PagerDuty: a missing `Accept` header is a 406 (the real API may serve a default version);
+  a missing `From` is 400 code 2016, an unknown `From` user 2001 "Requester User Not Found";
+  a duplicate open `incident_key` is 2001 "Open incident with key '<k>' already exists";
+  changing a resolved incident is 400 "Incident Already Resolved".
+- Events API: an unknown routing key and a body over 512 KB are 400 (not 413).
+- Port: only the `not_found` error id is confirmed (from Port's own Ocean client);
+  `unauthorized`, `identifier_taken`, `invalid_request`, `payload_too_large`, `has_dependents`
+  and `run_exhausted` are ours. An entity write tied to a finished run is refused
+  (`run_exhausted`), and unset blueprint properties come back as null.
 """
 
 from __future__ import annotations
