@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pagerduty_port.masking import SECRETS
+from pagerduty_port.sandbox import Sandbox
 
 
 @pytest.fixture(autouse=True)
@@ -22,8 +23,14 @@ def _forget_secrets() -> Iterator[None]:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[object]:
-    from pagerduty_port.sandbox import Sandbox
-
+def sandbox() -> Iterator[Sandbox]:
+    """A fresh set of simulators; a handler that crashed inside them fails the test."""
     with Sandbox() as sb:
         yield sb
+        assert sb.errors == [], "a simulator handler crashed:\n" + "\n".join(sb.errors)
+
+
+@pytest.fixture
+def sb(sandbox: Sandbox) -> Sandbox:
+    """The same simulators under the short name the simulator tests use."""
+    return sandbox

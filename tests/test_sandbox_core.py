@@ -8,23 +8,14 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from importlib import resources
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+from pagerduty_port.pagerduty import ACCEPT
 from pagerduty_port.sandbox import SERVERS, Sandbox
-
-ACCEPT = "application/vnd.pagerduty+json;version=2"
-
-
-@pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    with Sandbox() as sandbox:
-        yield sandbox
-        assert sandbox.errors == []
 
 
 def pd_headers(sb: Sandbox) -> dict[str, str]:

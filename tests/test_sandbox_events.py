@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
+from pagerduty_port.pagerduty import ACCEPT
 from pagerduty_port.sandbox import Sandbox
-
-ACCEPT = "application/vnd.pagerduty+json;version=2"
-
-
-@pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(port_blueprints=None) as sandbox:
-        yield sandbox
-        assert sandbox.errors == []
 
 
 def event(sb: Sandbox, action: str = "trigger", **fields: Any) -> dict[str, Any]:

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
 
+from pagerduty_port.pagerduty import ACCEPT
 from pagerduty_port.sandbox import Sandbox
 from pagerduty_port.sandbox.common import iso_seconds
-
-ACCEPT = "application/vnd.pagerduty+json;version=2"
-
-
-@pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(port_blueprints=None) as sandbox:
-        yield sandbox
-        assert sandbox.errors == []
 
 
 class PD:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,13 +12,6 @@ from pagerduty_port.sandbox import Sandbox
 
 INCIDENT = "pagerdutyIncident"
 SERVICE = "pagerdutyService"
-
-
-@pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    with Sandbox() as sandbox:
-        yield sandbox
-        assert sandbox.errors == []
 
 
 class PortClient:
