@@ -14,6 +14,7 @@ from ..incident_entity import incident_entity
 from ..inputs import Inputs
 from ..pagerduty import PagerDutyClient
 from ..port import PortClient
+from ..ratelimit import limiter_for
 from ..report import Reporter
 from ..settings import CommonSettings
 from ..summary import incident_summary
@@ -34,11 +35,14 @@ class Runtime:
             token = self.common.pagerduty_token
             if not token:
                 raise InputError("pagerduty_token", "is required for this operation.")
+            limiter = limiter_for(token)
             self._pagerduty = PagerDutyClient(
                 self.session,
                 token,
                 self.common.pagerduty_api_url,
                 on_retry=self.reporter.progress,
+                before_request=limiter.before_request,
+                after_response=limiter.after_response,
             )
         return self._pagerduty
 

@@ -13,7 +13,6 @@ from ..errors import ActionError, InputError
 from ..inputs import Inputs
 from ..settings import CommonSettings
 from ..sync.mapping import KINDS, MappingConfig, parse_mapping
-from ..sync.ratelimit import limiter_for
 from ..sync.reader import parse_time
 from ..sync.run import SyncSettings, run_sync
 from ..sync.summary import failure_message, summary_json, summary_markdown
@@ -147,14 +146,9 @@ class Sync:
         reporter = runtime.reporter
         mode = " (dry run)" if settings.dry_run else ""
         reporter.start(f"Syncing PagerDuty {', '.join(settings.mapping.kinds)} into Port{mode}.")
-        client = runtime.pagerduty()
-        assert runtime.common.pagerduty_token
-        limiter = limiter_for(runtime.common.pagerduty_token)
-        client.before_request = limiter.before_request
-        client.after_response = limiter.after_response
         outcome = run_sync(
             settings,
-            pagerduty=client,
+            pagerduty=runtime.pagerduty(),
             port=runtime.port,
             say=reporter.progress,
             warn=reporter.warning,

@@ -1,9 +1,10 @@
 """One rate limiter per PagerDuty token, shared by every request made with it.
 
-PagerDuty limits each key (960 requests/min) and asks for serial requests per token. The limiter
-serialises requests and, when a response says the budget is spent (`ratelimit-remaining` at or
-below a small reserve), holds the next request until `ratelimit-reset`. 429s are retried by
-`http.send`, which honours Retry-After.
+PagerDuty limits each key (960 requests/min). Every PagerDuty client an operation builds reports
+to its token's limiter: when a response says the budget is spent (`ratelimit-remaining` at or
+below a small reserve), the next request on that token waits until `ratelimit-reset`. 429s are
+retried by `http.send`, which honours Retry-After. (Requests stay serial because the sync reads
+with one thread, as PagerDuty asks; the limiter only paces them.)
 """
 
 from __future__ import annotations
