@@ -243,17 +243,18 @@ def escalate_inputs(sb, incident_id, run_id="r_esc", **changes):
 
 
 @pytest.mark.parametrize(
-    "changes",
+    ("changes", "assignees"),
     [
-        {"escalation_policy_id": "OTHER"},
-        {"escalation_level": "2"},
-        {"urgency": "high"},
-        {"escalation_policy_id": "OTHER", "escalation_level": "2"},
-        {"escalation_policy_id": "OTHER", "escalation_level": "1", "urgency": "high"},
+        # The default policy pages the schedule (Bob on call), then Carol; OTHER pages Carol, then Alice.
+        ({"escalation_policy_id": "OTHER"}, ["carol@example.com"]),
+        ({"escalation_level": "2"}, ["carol@example.com"]),
+        ({"urgency": "high"}, ["bob@example.com"]),
+        ({"escalation_policy_id": "OTHER", "escalation_level": "2"}, ["alice@example.com"]),
+        ({"escalation_policy_id": "OTHER", "escalation_level": "1", "urgency": "high"}, ["carol@example.com"]),
     ],
 )
 def test_escalate_changes_pagerduty_and_the_catalogue_in_one_run(
-    sandbox, open_incident, other_policy, changes
+    sandbox, open_incident, other_policy, changes, assignees
 ):
     sb = sandbox
     sb.port.add_run("r_esc")
@@ -278,9 +279,9 @@ def test_escalate_changes_pagerduty_and_the_catalogue_in_one_run(
         assert "urgency" not in sent
         assert after["urgency"] == "low"
     assert stored["properties"]["urgency"] == after["urgency"]
-    assert stored["properties"]["assignees"] == [
-        a["assignee"].get("email") or a["assignee"]["summary"] for a in after["assignments"]
-    ] or stored["properties"]["assignees"]
+    emails = {user["id"]: user["email"] for user in sb.pagerduty.users.values()}
+    assert [emails[a["assignee"]["id"]] for a in after["assignments"]] == assignees
+    assert stored["properties"]["assignees"] == assignees
     assert result.outputs["urgency"] == after["urgency"]
     assert result.outputs["incident_url"] == after["html_url"]
 
