@@ -128,6 +128,32 @@ def test_incident_lookup_waits_for_asynchronous_processing(sandbox):
     assert result.outputs["incident_id"] in sb.pagerduty.incidents
 
 
+def test_retrigger_after_resolve_reports_the_new_open_incident(sandbox):
+    sb = sandbox
+    for run in ("r_re1", "r_re2", "r_re3"):
+        sb.port.add_run(run)
+    key = "checkout-disk"
+    first = run_action("trigger-incident", trigger_inputs(sb, run_id="r_re1", dedup_key=key))
+    assert first.returncode == 0, first.stdout
+    old_id = first.outputs["incident_id"]
+    resolve = run_action(
+        "trigger-incident",
+        trigger_inputs(sb, run_id="r_re2", event_action="resolve", summary=None, dedup_key=key),
+    )
+    assert resolve.returncode == 0, resolve.stdout
+    sb.pagerduty.event_visibility_polls = 1  # the resolved incident is visible before the new one
+    again = run_action("trigger-incident", trigger_inputs(sb, run_id="r_re3", dedup_key=key))
+    assert again.returncode == 0, again.stdout
+    (new_id,) = set(sb.pagerduty.incidents) - {old_id}
+    assert [sb.pagerduty.incidents[i]["incident_key"] for i in (old_id, new_id)] == [key, key]
+    assert again.outputs["incident_id"] == new_id
+    assert again.outputs["entity_identifier"] == new_id
+    assert sb.pagerduty.incidents[new_id]["status"] == "triggered"
+    assert entity(sb, new_id)["properties"]["status"] == "triggered"
+    assert entity(sb, old_id)["properties"]["status"] == "resolved"
+    assert sb.port.runs["r_re3"]["link"] == [sb.pagerduty.incidents[new_id]["html_url"]]
+
+
 @pytest.mark.parametrize(
     ("overrides", "named", "expected"),
     [
