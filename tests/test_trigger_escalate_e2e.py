@@ -118,6 +118,29 @@ def test_acknowledge_from_the_incident_entity_uses_its_incident_key(sandbox):
     assert sb.pagerduty.incidents[incident["id"]]["status"] == "acknowledged"
 
 
+@pytest.mark.parametrize("action", ["acknowledge", "resolve"])
+@pytest.mark.parametrize("token", [True, False])
+def test_acknowledge_from_a_service_entity_without_dedup_key_fails_before_any_request(
+    sandbox, action, token
+):
+    sb = sandbox
+    context = {"blueprint": "pagerdutyService", "entity": sb.service_id}
+    inputs = {
+        **trigger_inputs(sb, run_id=None, event_action=action, summary=None),
+        **port_inputs(sb, context=context),
+    }
+    if not token:
+        del inputs["pagerduty_token"]
+    result = run_action("trigger-incident", inputs)
+    assert result.returncode == 1, result.stdout
+    (error,) = result.errors()
+    assert "Input 'dedup_key'" in error
+    assert f"is required when event_action is {action}" in error
+    assert f"pagerdutyService '{sb.service_id}'" in error
+    assert "give the dedup_key output of the trigger step" in error
+    assert sb.requests.filter() == []
+
+
 def test_incident_lookup_waits_for_asynchronous_processing(sandbox):
     sb = sandbox
     sb.pagerduty.event_visibility_polls = 2  # the first two look-ups do not see it yet

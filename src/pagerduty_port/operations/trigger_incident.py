@@ -169,7 +169,16 @@ class TriggerIncident:
                     f"is required when event_action is {action}: give the dedup_key output of "
                     "the trigger step, or run from the incident's Port entity.",
                 )
-            if common.pagerduty_token and context.blueprint in (common.blueprint, None):
+            if context.blueprint not in (common.blueprint, None):
+                # Another entity's identifier (a service's, say) is no incident's dedup key.
+                raise InputError(
+                    "dedup_key",
+                    f"is required when event_action is {action} and the run's entity is not an "
+                    f"incident (it is {context.blueprint} {context.entity!r}): give the "
+                    f"dedup_key output of the trigger step, or run from a {common.blueprint} "
+                    "entity.",
+                )
+            if common.pagerduty_token:
                 dedup_from_context = context.entity
             else:
                 dedup_key = context.entity
