@@ -363,6 +363,18 @@ def test_escalate_defaults_to_the_context_entity(sandbox, open_incident):
     assert sb.pagerduty.incidents[open_incident["id"]]["urgency"] == "high"
 
 
+def test_escalate_from_a_service_entity_without_incident_id_fails_before_any_request(sandbox):
+    sb = sandbox
+    inputs = escalate_inputs(sb, None, run_id=None, urgency="high")
+    inputs.update(port_inputs(sb, context={"blueprint": "pagerdutyService", "entity": sb.service_id}))
+    result = run_action("escalate", inputs)
+    assert result.returncode == 1, result.stdout
+    (error,) = result.errors()
+    assert "Input 'incident_id'" in error
+    assert f"is required when the run's entity is not an incident (it is pagerdutyService '{sb.service_id}')" in error
+    assert sb.requests.filter() == []
+
+
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [
