@@ -1,9 +1,10 @@
-"""Shared fixtures: a fresh set of simulators per test, and the helper modules on sys.path."""
+"""Shared fixtures: a fresh set of simulators per test, a crash check over every simulator a
+test starts, and the helper modules on sys.path."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pagerduty_port.masking import SECRETS
 from pagerduty_port.sandbox import Sandbox
+
+pytest_plugins = ("pytester",)  # tests/test_crash_check.py runs the crash check in a sub-run
+
+
+def simulator_crashes(sandboxes: Iterable[Sandbox]) -> str:
+    """Every simulator handler crash in `sandboxes`, as one report ("" when there was none)."""
+    traces = [trace for sb in sandboxes for trace in sb.errors]
+    if not traces:
+        return ""
+    return f"{len(traces)} simulator handler crash(es):\n" + "\n".join(traces)
+
+
+@pytest.fixture(autouse=True)
+def _simulator_crash_check() -> Iterator[None]:
+    """Fail the test if a handler crashed in any simulator it started, through the `sandbox`
+    fixture or with `Sandbox()` directly: a crash is answered as a 500 that a client may retry
+    or tolerate, so the test alone would not notice."""
+    started: list[Sandbox] = []
+    with Sandbox.watch(started.append):
+        yield
+    report = simulator_crashes(started)
+    if report:
+        pytest.fail(report, pytrace=False)
 
 
 @pytest.fixture(autouse=True)
@@ -24,10 +48,9 @@ def _forget_secrets() -> Iterator[None]:
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    """A fresh set of simulators; a handler that crashed inside them fails the test."""
+    """A fresh set of simulators (the autouse crash check covers it)."""
     with Sandbox() as sb:
         yield sb
-        assert sb.errors == [], "a simulator handler crashed:\n" + "\n".join(sb.errors)
 
 
 @pytest.fixture

@@ -166,19 +166,16 @@ def test_create_incident_in_the_image(image: str) -> None:
         assert outputs["incident_number"] == str(incident["incident_number"])
         assert outputs["incident_url"] == incident["html_url"]
         assert outputs["status"] == "triggered"
-        assert outputs["entity_identifier"], result.describe()
-        assert any(key[1] == outputs["entity_identifier"] for key in sb.port.entities), (
-            f"no Port entity {outputs['entity_identifier']!r}: {list(sb.port.entities)}"
-        )
+        assert outputs["entity_identifier"] == incident_id, result.describe()
+        assert ("pagerdutyIncident", incident_id) in sb.port.entities, list(sb.port.entities)
 
         created = sb.requests.filter(server="pagerduty", method="POST", path="/incidents")
         assert len(created) == 1, created
         assert created[0].headers.get("from") == sb.user_email
         assert _port_run_requests(sb, "r_container_create"), "the Port run was not updated"
 
-        assert result.summary.strip(), "no step summary"
-        number = str(incident["incident_number"])
-        assert incident_id in result.summary or number in result.summary, result.summary
+        assert f"| Incident | {incident_id} |" in result.summary, result.summary
+        assert incident["html_url"] in result.summary, result.summary
         _assert_no_secret_leaks(result, sb.pagerduty_token, sb.port_client_secret)
 
 

@@ -51,7 +51,7 @@ def test_trigger_creates_an_incident_keyed_by_the_dedup_key(sb: Sandbox) -> None
     assert incident["service"]["id"] == sb.service_id
     assert incident["title"] == "Disk full on db-1"
     assert incident["status"] == "triggered"
-    assert incident["assignments"]
+    assert [a["assignee"]["id"] for a in incident["assignments"]] == [sb.responder_id]
 
 
 def test_trigger_without_dedup_key_gets_one_generated(sb: Sandbox) -> None:

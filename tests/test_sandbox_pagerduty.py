@@ -557,9 +557,9 @@ def test_seeded_statuses_and_timings(sb: Sandbox, pd: PD) -> None:
     ids = sb.pagerduty.seed_incidents(3, status=["triggered", "acknowledged", "resolved"])
     triggered, acked, resolved = (sb.pagerduty.incidents[i] for i in ids)
     assert triggered["status"] == "triggered"
-    assert triggered["assignments"]
+    assert [a["assignee"]["id"] for a in triggered["assignments"]] == [sb.responder_id]
     assert acked["status"] == "acknowledged"
-    assert acked["acknowledgements"]
+    assert [a["acknowledger"]["id"] for a in acked["acknowledgements"]] == [sb.responder_id]
     assert resolved["status"] == "resolved"
     assert resolved["assignments"] == []
     assert resolved["resolved_at"] > resolved["created_at"]

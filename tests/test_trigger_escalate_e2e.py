@@ -118,6 +118,29 @@ def test_acknowledge_from_the_incident_entity_uses_its_incident_key(sandbox):
     assert sb.pagerduty.incidents[incident["id"]]["status"] == "acknowledged"
 
 
+@pytest.mark.parametrize("action", ["acknowledge", "resolve"])
+@pytest.mark.parametrize("token", [True, False])
+def test_acknowledge_from_a_service_entity_without_dedup_key_fails_before_any_request(
+    sandbox, action, token
+):
+    sb = sandbox
+    context = {"blueprint": "pagerdutyService", "entity": sb.service_id}
+    inputs = {
+        **trigger_inputs(sb, run_id=None, event_action=action, summary=None),
+        **port_inputs(sb, context=context),
+    }
+    if not token:
+        del inputs["pagerduty_token"]
+    result = run_action("trigger-incident", inputs)
+    assert result.returncode == 1, result.stdout
+    (error,) = result.errors()
+    assert "Input 'dedup_key'" in error
+    assert f"is required when event_action is {action}" in error
+    assert f"pagerdutyService '{sb.service_id}'" in error
+    assert "give the dedup_key output of the trigger step" in error
+    assert sb.requests.filter() == []
+
+
 def test_incident_lookup_waits_for_asynchronous_processing(sandbox):
     sb = sandbox
     sb.pagerduty.event_visibility_polls = 2  # the first two look-ups do not see it yet
@@ -126,6 +149,32 @@ def test_incident_lookup_waits_for_asynchronous_processing(sandbox):
     lookups = sb.requests.filter(server="pagerduty", method="GET", path="/incidents")
     assert len(lookups) == 3
     assert result.outputs["incident_id"] in sb.pagerduty.incidents
+
+
+def test_retrigger_after_resolve_reports_the_new_open_incident(sandbox):
+    sb = sandbox
+    for run in ("r_re1", "r_re2", "r_re3"):
+        sb.port.add_run(run)
+    key = "checkout-disk"
+    first = run_action("trigger-incident", trigger_inputs(sb, run_id="r_re1", dedup_key=key))
+    assert first.returncode == 0, first.stdout
+    old_id = first.outputs["incident_id"]
+    resolve = run_action(
+        "trigger-incident",
+        trigger_inputs(sb, run_id="r_re2", event_action="resolve", summary=None, dedup_key=key),
+    )
+    assert resolve.returncode == 0, resolve.stdout
+    sb.pagerduty.event_visibility_polls = 1  # the resolved incident is visible before the new one
+    again = run_action("trigger-incident", trigger_inputs(sb, run_id="r_re3", dedup_key=key))
+    assert again.returncode == 0, again.stdout
+    (new_id,) = set(sb.pagerduty.incidents) - {old_id}
+    assert [sb.pagerduty.incidents[i]["incident_key"] for i in (old_id, new_id)] == [key, key]
+    assert again.outputs["incident_id"] == new_id
+    assert again.outputs["entity_identifier"] == new_id
+    assert sb.pagerduty.incidents[new_id]["status"] == "triggered"
+    assert entity(sb, new_id)["properties"]["status"] == "triggered"
+    assert entity(sb, old_id)["properties"]["status"] == "resolved"
+    assert sb.port.runs["r_re3"]["link"] == [sb.pagerduty.incidents[new_id]["html_url"]]
 
 
 @pytest.mark.parametrize(
@@ -243,17 +292,18 @@ def escalate_inputs(sb, incident_id, run_id="r_esc", **changes):
 
 
 @pytest.mark.parametrize(
-    "changes",
+    ("changes", "assignees"),
     [
-        {"escalation_policy_id": "OTHER"},
-        {"escalation_level": "2"},
-        {"urgency": "high"},
-        {"escalation_policy_id": "OTHER", "escalation_level": "2"},
-        {"escalation_policy_id": "OTHER", "escalation_level": "1", "urgency": "high"},
+        # The default policy pages the schedule (Bob on call), then Carol; OTHER pages Carol, then Alice.
+        ({"escalation_policy_id": "OTHER"}, ["carol@example.com"]),
+        ({"escalation_level": "2"}, ["carol@example.com"]),
+        ({"urgency": "high"}, ["bob@example.com"]),
+        ({"escalation_policy_id": "OTHER", "escalation_level": "2"}, ["alice@example.com"]),
+        ({"escalation_policy_id": "OTHER", "escalation_level": "1", "urgency": "high"}, ["carol@example.com"]),
     ],
 )
 def test_escalate_changes_pagerduty_and_the_catalogue_in_one_run(
-    sandbox, open_incident, other_policy, changes
+    sandbox, open_incident, other_policy, changes, assignees
 ):
     sb = sandbox
     sb.port.add_run("r_esc")
@@ -278,9 +328,9 @@ def test_escalate_changes_pagerduty_and_the_catalogue_in_one_run(
         assert "urgency" not in sent
         assert after["urgency"] == "low"
     assert stored["properties"]["urgency"] == after["urgency"]
-    assert stored["properties"]["assignees"] == [
-        a["assignee"].get("email") or a["assignee"]["summary"] for a in after["assignments"]
-    ] or stored["properties"]["assignees"]
+    emails = {user["id"]: user["email"] for user in sb.pagerduty.users.values()}
+    assert [emails[a["assignee"]["id"]] for a in after["assignments"]] == assignees
+    assert stored["properties"]["assignees"] == assignees
     assert result.outputs["urgency"] == after["urgency"]
     assert result.outputs["incident_url"] == after["html_url"]
 
@@ -311,6 +361,18 @@ def test_escalate_defaults_to_the_context_entity(sandbox, open_incident):
     result = run_action("escalate", inputs)
     assert result.returncode == 0, result.stdout
     assert sb.pagerduty.incidents[open_incident["id"]]["urgency"] == "high"
+
+
+def test_escalate_from_a_service_entity_without_incident_id_fails_before_any_request(sandbox):
+    sb = sandbox
+    inputs = escalate_inputs(sb, None, run_id=None, urgency="high")
+    inputs.update(port_inputs(sb, context={"blueprint": "pagerdutyService", "entity": sb.service_id}))
+    result = run_action("escalate", inputs)
+    assert result.returncode == 1, result.stdout
+    (error,) = result.errors()
+    assert "Input 'incident_id'" in error
+    assert f"is required when the run's entity is not an incident (it is pagerdutyService '{sb.service_id}')" in error
+    assert sb.requests.filter() == []
 
 
 @pytest.mark.parametrize(

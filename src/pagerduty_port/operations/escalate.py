@@ -26,7 +26,17 @@ class Escalate:
     name = "escalate"
 
     def parse(self, inputs: Inputs, common: CommonSettings) -> EscalateSettings:
-        incident_id = inputs.pagerduty_id("incident_id") or common.context.entity
+        context = common.context
+        incident_id = inputs.pagerduty_id("incident_id")
+        if incident_id is None and context.blueprint not in (common.blueprint, None):
+            # Another entity's identifier (a service's, say) is no incident ID.
+            raise InputError(
+                "incident_id",
+                f"is required when the run's entity is not an incident (it is "
+                f"{context.blueprint} {context.entity!r}): give a PagerDuty incident ID, or run "
+                f"from a {common.blueprint} entity.",
+            )
+        incident_id = incident_id or context.entity
         if incident_id is None:
             raise InputError(
                 "incident_id",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from .base import Runtime
 ROUTING_KEY_RE = re.compile(r"^[A-Za-z0-9]{32}$")
 PORT_IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9@_.+:\\/=-]{1,1000}$")
 EVENT_STATUS = {"trigger": "triggered", "acknowledge": "acknowledged", "resolve": "resolved"}
+OPEN_STATUSES = ("triggered", "acknowledged")
 # Events are processed asynchronously; these waits (about 12 s in all) bound the look-up.
 POLL_WAITS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 MAX_SUMMARY = 1024
@@ -79,6 +81,56 @@ def _check_size(event: dict[str, Any]) -> None:
     )
 
 
+def _newest_first(incidents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`created_at` has whole seconds; `incident_number` only grows, so it breaks the tie."""
+    return sorted(
+        incidents,
+        key=lambda i: (str(i.get("created_at") or ""), int(i.get("incident_number") or 0)),
+        reverse=True,
+    )
+
+
+def pick_incident(matches: list[dict[str, Any]], action: str) -> tuple[dict[str, Any] | None, bool]:
+    """The incident an event with this key produced or changed, and whether it shows the event.
+
+    A trigger joins the open incident with its key, or opens a new one when every earlier
+    incident with that key is resolved: either way its incident is the newest open one, never a
+    resolved one (which may be all that is visible while PagerDuty is still processing).
+    """
+    ordered = _newest_first(matches)
+    if action == "trigger":
+        opened = next((i for i in ordered if i.get("status") in OPEN_STATUSES), None)
+        return opened, opened is not None
+    newest = ordered[0] if ordered else None
+    applied = newest is not None and newest.get("status") in (EVENT_STATUS[action], "resolved")
+    return newest, applied
+
+
+def find_event_incident(
+    client: PagerDutyClient,
+    dedup_key: str,
+    action: str,
+    *,
+    sleep: Callable[[float], None],
+    warn: Callable[[str], None],
+) -> dict[str, Any] | None:
+    """Poll, a bounded number of times, for the incident the event produced (or changed)."""
+    found: dict[str, Any] | None = None
+    for wait in (0.0, *POLL_WAITS):
+        if wait:
+            sleep(wait)
+        matches = client.find_incidents_by_key(dedup_key, include=INCIDENT_INCLUDES)
+        found, applied = pick_incident(matches, action)
+        if applied:
+            return found
+    if found is not None:
+        warn(
+            f"PagerDuty has not applied the {action} to incident {found['id']} yet; "
+            "the catalogue shows its current status."
+        )
+    return found
+
+
 class TriggerIncident:
     name = "trigger-incident"
 
@@ -117,7 +169,16 @@ class TriggerIncident:
                     f"is required when event_action is {action}: give the dedup_key output of "
                     "the trigger step, or run from the incident's Port entity.",
                 )
-            if common.pagerduty_token and context.blueprint in (common.blueprint, None):
+            if context.blueprint not in (common.blueprint, None):
+                # Another entity's identifier (a service's, say) is no incident's dedup key.
+                raise InputError(
+                    "dedup_key",
+                    f"is required when event_action is {action} and the run's entity is not an "
+                    f"incident (it is {context.blueprint} {context.entity!r}): give the "
+                    f"dedup_key output of the trigger step, or run from a {common.blueprint} "
+                    "entity.",
+                )
+            if common.pagerduty_token:
                 dedup_from_context = context.entity
             else:
                 dedup_key = context.entity
@@ -168,24 +229,9 @@ class TriggerIncident:
     def _find(
         client: PagerDutyClient, dedup_key: str, action: str, runtime: Runtime
     ) -> dict[str, Any] | None:
-        """Poll for the incident the event produced (or changed), bounded."""
-        wanted = EVENT_STATUS[action]
-        found: dict[str, Any] | None = None
-        for wait in (0.0, *POLL_WAITS):
-            if wait:
-                runtime.sleep(wait)
-            matches = client.find_incidents_by_key(dedup_key, include=INCIDENT_INCLUDES)
-            found = matches[0] if matches else None
-            if found is not None and (
-                action == "trigger" or found.get("status") in (wanted, "resolved")
-            ):
-                return found
-        if found is not None:
-            runtime.reporter.warning(
-                f"PagerDuty has not applied the {action} to incident {found['id']} yet; "
-                "the catalogue shows its current status."
-            )
-        return found
+        return find_event_incident(
+            client, dedup_key, action, sleep=runtime.sleep, warn=runtime.reporter.warning
+        )
 
     def run(self, settings: TriggerSettings, runtime: Runtime) -> None:
         reporter = runtime.reporter

@@ -9,7 +9,9 @@
 
 They behave like the real services where clients are likely to get things wrong (auth, headers,
 validation, pagination caps, rate limits, asynchronous event processing), record every request,
-and can be told to fail on demand.
+and can be told to fail on demand. A handler that crashes answers 500 and keeps its traceback in
+`sb.errors`; `Sandbox.watch(callback)` hands over every sandbox started meanwhile, so a test
+harness can check them all (tests/conftest.py does, for every test).
 
 Where no public source settled the real behaviour, the simulators make a choice; change them
 here when the real API is seen to differ:
@@ -28,8 +30,10 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 from pagerduty_port.sandbox.events import EventsApi
 from pagerduty_port.sandbox.httpserver import Api, Fault, FaultQueue, SimulatorServer
@@ -53,6 +57,11 @@ class Sandbox:
     `port_blueprints="default"` creates the project's PagerDuty blueprints in Port; None creates
     none.
     """
+
+    # Called with every sandbox as it starts: how a test harness finds them all to check
+    # `errors`, including sandboxes a test opens itself.
+    _watchers: ClassVar[list[Callable[[Sandbox], None]]] = []
+    _watchers_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(
         self,
@@ -90,8 +99,24 @@ class Sandbox:
         self._started = False
 
     # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    @contextmanager
+    def watch(cls, callback: Callable[[Sandbox], None]) -> Iterator[None]:
+        """Call `callback(sandbox)` for every sandbox started inside this block."""
+        with cls._watchers_lock:
+            cls._watchers.append(callback)
+        try:
+            yield
+        finally:
+            with cls._watchers_lock:
+                cls._watchers.remove(callback)
+
     def start(self) -> Sandbox:
         if not self._started:
+            with self._watchers_lock:
+                watchers = list(self._watchers)
+            for watcher in watchers:
+                watcher(self)
             for server in self._servers.values():
                 server.start()
             self._started = True
