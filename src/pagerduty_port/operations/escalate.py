@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import ActionError, InputError, PagerDutyError
-from ..incident_entity import INCIDENT_INCLUDES
 from ..inputs import Inputs
 from ..settings import CommonSettings
 from .base import Runtime
@@ -26,6 +25,7 @@ class Escalate:
     name = "escalate"
 
     def parse(self, inputs: Inputs, common: CommonSettings) -> EscalateSettings:
+        common.mapping.resources_for("incidents")  # the entity this action writes
         incident_id = inputs.pagerduty_id("incident_id") or common.context.entity
         if incident_id is None:
             raise InputError(
@@ -87,7 +87,8 @@ class Escalate:
             client.update_incident(current["id"], self.changes(settings), settings.from_email)
         except PagerDutyError as exc:
             raise ActionError(self._explain(exc, settings)) from exc
-        incident = client.get_incident(current["id"], include=INCIDENT_INCLUDES)
+        includes = runtime.common.mapping.includes("incidents")
+        incident = client.get_incident(current["id"], include=includes)
         policy = incident.get("escalation_policy") or {}
         reporter.progress(
             f"Incident #{incident.get('incident_number')} is now on "

@@ -9,7 +9,6 @@ from typing import Any
 
 from ..errors import InputError, PagerDutyError
 from ..events import MAX_BODY_BYTES, EventsClient, encode_event
-from ..incident_entity import INCIDENT_INCLUDES
 from ..inputs import Inputs
 from ..pagerduty import PagerDutyClient
 from ..settings import PAGERDUTY_EVENTS_URL, CommonSettings
@@ -17,7 +16,6 @@ from ..summary import table
 from .base import Runtime
 
 ROUTING_KEY_RE = re.compile(r"^[A-Za-z0-9]{32}$")
-PORT_IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9@_.+:\\/=-]{1,1000}$")
 EVENT_STATUS = {"trigger": "triggered", "acknowledge": "acknowledged", "resolve": "resolved"}
 # Events are processed asynchronously; these waits (about 12 s in all) bound the look-up.
 POLL_WAITS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
@@ -83,6 +81,7 @@ class TriggerIncident:
     name = "trigger-incident"
 
     def parse(self, inputs: Inputs, common: CommonSettings) -> TriggerSettings:
+        common.mapping.resources_for("incidents")  # the entity this action writes
         routing_key = inputs.secret("routing_key", required=True)
         assert routing_key is not None
         if not ROUTING_KEY_RE.match(routing_key):
@@ -117,7 +116,12 @@ class TriggerIncident:
                     f"is required when event_action is {action}: give the dedup_key output of "
                     "the trigger step, or run from the incident's Port entity.",
                 )
-            if common.pagerduty_token and context.blueprint in (common.blueprint, None):
+            incident_blueprints = common.mapping.blueprints_of("incidents")
+            if common.pagerduty_token and (
+                context.blueprint is None
+                or context.blueprint in incident_blueprints
+                or None in incident_blueprints
+            ):
                 dedup_from_context = context.entity
             else:
                 dedup_key = context.entity
@@ -174,7 +178,9 @@ class TriggerIncident:
         for wait in (0.0, *POLL_WAITS):
             if wait:
                 runtime.sleep(wait)
-            matches = client.find_incidents_by_key(dedup_key, include=INCIDENT_INCLUDES)
+            matches = client.find_incidents_by_key(
+                dedup_key, include=runtime.common.mapping.includes("incidents")
+            )
             found = matches[0] if matches else None
             if found is not None and (
                 action == "trigger" or found.get("status") in (wanted, "resolved")
@@ -234,16 +240,12 @@ class TriggerIncident:
                 status_label=f"Incident {incident['status']}",
             )
         else:
-            entity = self._minimal_entity(settings, dedup_key)
-            if not common.pagerduty_token and entity is not None:
-                outputs["entity_identifier"] = entity["identifier"]
             reporter.set_outputs(outputs)
-            if not common.pagerduty_token and entity is not None:
-                runtime.upsert_incident(entity)
-            elif not common.pagerduty_token:
-                reporter.warning(
-                    f"The dedup key {dedup_key!r} is not a valid Port identifier; the catalogue "
-                    "is left as it is. Give pagerduty_token to record the real incident."
+            if not common.pagerduty_token:
+                reporter.progress(
+                    "No pagerduty_token: the incident cannot be read, so the catalogue is left "
+                    "as it is (give pagerduty_token to write it through the mapping now, or let "
+                    "the next sync bring it in)."
                 )
             reporter.summary(
                 f"### PagerDuty {settings.event_action} event sent\n\n"
@@ -258,20 +260,6 @@ class TriggerIncident:
             )
         reporter.progress("Done.")
         reporter.succeed(f"Event {settings.event_action} sent")
-
-    @staticmethod
-    def _minimal_entity(settings: TriggerSettings, dedup_key: str) -> dict[str, Any] | None:
-        """Without a REST token all we know is the event: identify it by its dedup key."""
-        if not PORT_IDENTIFIER_RE.match(dedup_key):
-            return None
-        entity: dict[str, Any] = {
-            "identifier": dedup_key,
-            "properties": {"status": EVENT_STATUS[settings.event_action]},
-        }
-        summary = (settings.event.get("payload") or {}).get("summary")
-        if summary:
-            entity["title"] = summary
-        return entity
 
 
 OPERATION = TriggerIncident()
