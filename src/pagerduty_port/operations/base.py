@@ -100,17 +100,17 @@ class Runtime:
     ) -> list[tuple[str, dict[str, Any]]]:
         """Everything an incident operation reports once PagerDuty has answered: the step
         outputs, the Port run's link, the catalogue entities and the job summary. Outputs are
-        set before Port is written, so a failed write still leaves them for later steps."""
-        entities = self.map_object("incidents", incident)
+        set before Port is written (and when the mapping fails), so later steps still get
+        them."""
         url = incident.get("html_url")
-        self.reporter.set_outputs(
-            {
-                **outputs,
-                "incident_id": incident["id"],
-                "incident_url": url,
-                "entity_identifier": entities[0][1]["identifier"] if entities else "",
-            }
-        )
+        values = {**outputs, "incident_id": incident["id"], "incident_url": url}
+        try:
+            entities = self.map_object("incidents", incident)
+        except ActionError:
+            self.reporter.set_outputs({**values, "entity_identifier": ""})
+            raise
+        identifier = entities[0][1]["identifier"] if entities else ""
+        self.reporter.set_outputs({**values, "entity_identifier": identifier})
         if url:
             self.reporter.link(url, status_label=status_label)
         self.write_mapped(entities)
