@@ -297,7 +297,9 @@ def test_an_incident_the_mapping_cannot_map_fails_naming_the_field(sandbox):
 
 def test_an_incident_the_mappings_selector_leaves_out_is_not_written(sandbox):
     sb = sandbox
-    low_only = RECORD_MAPPING.replace("    port:", '    selector: {query: .urgency == "low"}\n    port:')
+    low_only = RECORD_MAPPING.replace(
+        "    port:", '    selector: {query: .urgency == "low"}\n    port:'
+    )
     result = run_action("create-incident", create_inputs(sb, mapping=low_only))
     ok(result)
     assert "The mapping's selector leaves incidents" in result.stdout
