@@ -15,7 +15,7 @@ import pytest
 
 from actionrun import ActionResult, run_action
 from pagerduty_port.http import new_session
-from pagerduty_port.incident_entity import INCIDENT_INCLUDES, incident_entity
+from pagerduty_port.mapping import default_mapping_text, parse_mapping
 from pagerduty_port.pagerduty import PagerDutyClient
 from pagerduty_port.sandbox import Sandbox
 
@@ -117,11 +117,14 @@ def test_25000_incidents_500_services_and_schedules_within_the_request_budget(tm
         assert all(len(r.json["entities"]) <= 20 for r in bulk_writes(sb))
         assert all(len(r.body) <= 1024 * 1024 for r in bulk_writes(sb))
 
-        # Each entity is the one the incident actions write for the same incident.
+        # Each entity is the one the incident actions write for the same incident: they map
+        # GET /incidents/{id} (with the mapping's includes) through the same resource.
+        mapping = parse_mapping(default_mapping_text())
+        (incidents,) = mapping.resources_for("incidents")
         client = PagerDutyClient(new_session(), sb.pagerduty_token, sb.pagerduty_url)
         for some_id in random.Random(5).sample(sorted(pd.incidents), 5):
-            api_view = client.get_incident(some_id, include=INCIDENT_INCLUDES)
-            expected = incident_entity(api_view)
+            api_view = client.get_incident(some_id, include=mapping.includes("incidents"))
+            ((_, expected),) = incidents.map_page([api_view]).entities
             held = sb.port.entities[(INCIDENT, some_id)]
             assert held["title"] == expected["title"]
             assert held["properties"] == expected["properties"]

@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 
 from pagerduty_port.errors import InputError
-from pagerduty_port.incident_entity import incident_entity
-from pagerduty_port.operations.sync import default_mapping_text
+from pagerduty_port.mapping import default_mapping_text, load_mapping, parse_mapping
 from pagerduty_port.sync.fingerprint import Keyset, digest
-from pagerduty_port.sync.mapping import parse_mapping
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OCEAN_APP_CONFIG = SHARED_DATA / "ocean-pagerduty-port-app-config.yaml"
@@ -47,7 +45,7 @@ def resource(config, kind):
     return next(r for r in config.resources if r.kind == kind)
 
 
-def test_default_incident_mapping_matches_the_entity_the_actions_write():
+def test_default_incident_mapping_builds_the_documented_entity():
     config = parse_mapping(default_mapping_text())
     items = [
         incident(1),
@@ -58,8 +56,29 @@ def test_default_incident_mapping_matches_the_entity_the_actions_write():
     result = resource(config, "incidents").map_page(items)
     assert result.errors == []
     assert [bp for bp, _ in result.entities] == ["pagerdutyIncident"] * len(items)
-    for item, (_, entity) in zip(items, result.entities, strict=True):
-        assert entity == incident_entity(item)
+    entities = [entity for _, entity in result.entities]
+    assert entities[0] == {
+        "identifier": "PINC0001",
+        "title": "Disk full on db-1",
+        "properties": {
+            "status": "triggered",
+            "url": "https://acme.pagerduty.com/incidents/PINC0001",
+            "urgency": "high",
+            "assignees": ["ada@example.com", "Bob"],
+            "escalation_policy": "DB on-call",
+            "created_at": "2024-05-01T10:00:00Z",
+            "updated_at": "2024-05-01T10:05:00Z",
+            "priority": "P1",
+            "description": "disk",
+            "triggered_by": "Datadog",
+        },
+        "relations": {"pagerdutyService": "PSVC001"},
+    }
+    assert entities[1]["properties"]["assignees"] == []
+    assert entities[1]["properties"]["priority"] is None
+    assert entities[1]["properties"]["triggered_by"] is None
+    assert entities[2]["title"] == "summary title"
+    assert entities[3]["properties"]["assignees"] == ["PUSR9"]
 
 
 def test_default_mapping_covers_the_six_kinds_and_warns_about_nothing():
@@ -300,3 +319,61 @@ def test_digest_treats_port_storage_forms_as_equal():
     assert digest(mine, keys) == digest(held, keys)
     held["properties"]["n"] = 4
     assert digest(mine, keys) != digest(held, keys)
+
+
+def test_the_generated_programs_variables_are_reserved():
+    """Expressions compile as one program that binds $__s and $__i; a mapping reading them
+    would see the program's internals, so they are refused by name."""
+    text = """
+resources:
+  - kind: incidents
+    port: {entity: {mappings: {identifier: .id, blueprint: '"b"', title: '$__s | tostring'}}}
+"""
+    with pytest.raises(InputError) as caught:
+        parse_mapping(text)
+    assert caught.value.input_name == "mapping"
+    assert "mappings.title: jq variables starting with $__ are reserved" in str(caught.value)
+
+
+def test_a_kind_the_mapping_lacks_is_an_input_error_naming_the_mapping():
+    config = parse_mapping(
+        "resources: [{kind: services, port: {entity: {mappings: "
+        "{identifier: .id, blueprint: '\"s\"'}}}}]",
+        source="custom.yaml",
+    )
+    with pytest.raises(InputError) as caught:
+        config.resources_for("incidents")
+    assert caught.value.input_name == "mapping"
+    assert "(custom.yaml) has no resource of kind 'incidents'" in str(caught.value)
+    assert "it has: services" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("include", "expected"),
+    [
+        ("[assignees, first_trigger_log_entries]", ("assignees", "first_trigger_log_entries")),
+        ("'assignees, acknowledgers'", ("assignees", "acknowledgers")),
+        ("[]", ()),
+    ],
+)
+def test_includes_are_read_from_api_query_params(include, expected):
+    text = f"""
+resources:
+  - kind: incidents
+    selector: {{apiQueryParams: {{include: {include}}}}}
+    port: {{entity: {{mappings: {{identifier: .id, blueprint: '"b"'}}}}}}
+"""
+    assert parse_mapping(text).includes("incidents") == expected
+
+
+def test_load_mapping_reads_inline_yaml_a_workspace_path_or_the_built_in(tmp_path):
+    text = "resources: [{kind: users, port: {entity: {mappings: {identifier: .id, blueprint: '\"u\"'}}}}]"
+    (tmp_path / "m.yaml").write_text(text)
+    assert load_mapping(None, str(tmp_path)).source == "built-in default"
+    assert load_mapping(text, str(tmp_path)).source == "inline"
+    from_file = load_mapping("m.yaml", str(tmp_path))
+    assert (from_file.source, from_file.kinds) == ("m.yaml", ["users"])
+    with pytest.raises(InputError) as caught:
+        load_mapping("missing.yaml", str(tmp_path))
+    assert caught.value.input_name == "mapping"
+    assert "'missing.yaml' was not found in the workspace" in str(caught.value)

@@ -84,7 +84,9 @@ def test_trigger_then_acknowledge_then_resolve_leaves_one_resolved_incident(sand
     assert resolve.outputs["incident_id"] == incident_id
 
 
-def test_trigger_without_a_rest_token_writes_a_minimal_entity(sandbox):
+def test_trigger_without_a_rest_token_leaves_the_catalogue_to_the_sync(sandbox):
+    """Without a REST token there is no PagerDuty incident to map, and the mapping is the only
+    definition of an incident entity: nothing is written rather than a guess."""
     sb = sandbox
     sb.port.add_run("r_min")
     result = run_action(
@@ -93,10 +95,10 @@ def test_trigger_without_a_rest_token_writes_a_minimal_entity(sandbox):
     )
     assert result.returncode == 0, result.stdout
     assert result.outputs["incident_id"] == ""
-    assert result.outputs["entity_identifier"] == "checkout-disk"
-    stored = entity(sb, "checkout-disk")
-    assert stored["title"] == "Disk full on checkout-1"
-    assert stored["properties"]["status"] == "triggered"
+    assert result.outputs["entity_identifier"] == ""
+    assert result.outputs["dedup_key"] == "checkout-disk"
+    assert "No pagerduty_token: the incident cannot be read" in result.stdout
+    assert sb.requests.filter(server="port", path="/v1/blueprints/*") == []
     assert sb.requests.filter(server="pagerduty") == []
 
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from .context import RUN_ID_RE, PortContext, parse_port_context
 from .errors import InputError
 from .inputs import Inputs
+from .mapping import MappingConfig, load_mapping
 
 PORT_API_URL = "https://api.getport.io"
 PAGERDUTY_API_URL = "https://api.pagerduty.com"
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com"
-INCIDENT_BLUEPRINT = "pagerdutyIncident"
 SERVICE_BLUEPRINT = "pagerdutyService"
 OPERATION_ENV = "PAGERDUTY_PORT_OPERATION"
 
@@ -57,7 +57,7 @@ class CommonSettings:
     run_id: str | None
     pagerduty_token: str | None
     pagerduty_api_url: str
-    blueprint: str
+    mapping: MappingConfig  # what the catalogue holds: every entity written goes through it
     report_status: bool
     github: GitHubRun
 
@@ -89,7 +89,30 @@ def read_common(inputs: Inputs, environ: Mapping[str, str] | None = None) -> Com
         run_id=run_id,
         pagerduty_token=token,
         pagerduty_api_url=inputs.url("pagerduty_api_url", default=PAGERDUTY_API_URL),
-        blueprint=inputs.text("blueprint", aliases=("blueprintIdentifier",)) or INCIDENT_BLUEPRINT,
+        mapping=read_mapping(inputs, environ),
         report_status=inputs.boolean("report_status", default=False),
         github=GitHubRun.from_environ(environ),
     )
+
+
+def read_mapping(inputs: Inputs, environ: Mapping[str, str]) -> MappingConfig:
+    """`mapping` (a workspace path, inline YAML or the built-in mapping), and the deprecated
+    `blueprint`, which the mapping replaces: accepted only when it agrees with the mapping."""
+    workspace = environ.get("GITHUB_WORKSPACE") or os.getcwd()
+    mapping = load_mapping(inputs.text("mapping", strip=False), workspace)
+    blueprint = inputs.text("blueprint", aliases=("blueprintIdentifier",))
+    if blueprint is None:
+        return mapping
+    written = mapping.blueprints_of("incidents")
+    if written and blueprint not in written and None not in written:
+        raise InputError(
+            "blueprint",
+            f"is {blueprint!r}, but the mapping ({mapping.source}) writes incidents to "
+            f"{', '.join(repr(b) for b in sorted(b for b in written if b))}. The mapping names "
+            "the blueprint now: drop blueprint, or give a mapping whose incidents resource has "
+            f"blueprint: '\"{blueprint}\"'.",
+        )
+    inputs.deprecations.append(
+        "Input 'blueprint' is deprecated and has no effect: the mapping names the blueprint."
+    )
+    return mapping

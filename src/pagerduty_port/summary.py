@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .operations.base import Runtime
+from typing import Any
 
 
 def md_cell(value: Any) -> str:
@@ -20,7 +17,10 @@ def table(rows: list[tuple[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def incident_summary(heading: str, incident: dict[str, Any], runtime: Runtime) -> str:
+def incident_summary(
+    heading: str, incident: dict[str, Any], entities: list[str] | None, run_id: str | None
+) -> str:
+    """`entities`: `blueprint/identifier` of each entity written; None when Port was skipped."""
     url = incident.get("html_url")
     number = incident.get("incident_number")
     name = md_cell(f"#{number} {incident.get('title') or ''}".strip())
@@ -37,11 +37,10 @@ def incident_summary(heading: str, incident: dict[str, Any], runtime: Runtime) -
         ("Escalation policy", policy),
         ("Incident key", incident.get("incident_key")),
     ]
-    common = runtime.common
-    if runtime.port is not None:
-        rows.append(("Catalogue entity", f"{common.blueprint}/{incident['id']}"))
-    else:
+    if entities is None:
         rows.append(("Catalogue entity", "skipped (no Port credentials)"))
-    if common.run_id:
-        rows.append(("Port run", common.run_id))
+    else:
+        rows.append(("Catalogue entity", ", ".join(entities) or "none (left out by the mapping)"))
+    if run_id:
+        rows.append(("Port run", run_id))
     return f"### {heading} {link}\n\n{table(rows)}\n"

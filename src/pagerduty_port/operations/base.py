@@ -9,8 +9,7 @@ from typing import Any, Protocol
 
 import requests
 
-from ..errors import InputError
-from ..incident_entity import incident_entity
+from ..errors import ActionError, InputError
 from ..inputs import Inputs
 from ..pagerduty import PagerDutyClient
 from ..port import PortClient
@@ -46,6 +45,51 @@ class Runtime:
             )
         return self._pagerduty
 
+    def map_object(self, kind: str, obj: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """(blueprint, entity) pairs the mapping makes of one PagerDuty `kind` object, built
+        exactly as the sync builds them; empty when the mapping's selector leaves it out."""
+        mapping = self.common.mapping
+        entities: list[tuple[str, dict[str, Any]]] = []
+        for resource in mapping.resources_for(kind):
+            result = resource.map_page([obj])
+            if result.errors:
+                raise ActionError(
+                    f"Input 'mapping' ({mapping.source}): {resource.where} cannot map "
+                    f"{result.errors[0]}. PagerDuty is changed; the catalogue is not."
+                )
+            entities += result.entities
+        if not entities:
+            self.reporter.progress(
+                f"The mapping's selector leaves {kind} {obj.get('id')} out of the catalogue."
+            )
+        return entities
+
+    def write_mapped(self, entities: list[tuple[str, dict[str, Any]]]) -> None:
+        """Upsert mapped entities (when Port is configured) under the run id, with the
+        mapping's createMissingRelatedEntities, as the sync writes them."""
+        if not entities:
+            return
+        if self.port is None:
+            self.reporter.progress("Skipping the catalogue update: no Port credentials.")
+            return
+        for blueprint, entity in entities:
+            self.port.upsert_entity(
+                blueprint,
+                entity,
+                run_id=self.reporter.write_run_id,
+                create_missing_related=self.common.mapping.create_missing_related_entities,
+            )
+            self.reporter.progress(
+                f"Updated the catalogue entity {blueprint}/{entity['identifier']}."
+            )
+
+    def upsert_mapped(self, kind: str, obj: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """Write one PagerDuty `kind` object to the catalogue through the mapping; returns the
+        (blueprint, entity) pairs written (or, without Port, that would have been)."""
+        entities = self.map_object(kind, obj)
+        self.write_mapped(entities)
+        return entities
+
     def record_incident(
         self,
         incident: dict[str, Any],
@@ -53,34 +97,26 @@ class Runtime:
         heading: str,
         outputs: dict[str, Any],
         status_label: str,
-    ) -> dict[str, Any]:
+    ) -> list[tuple[str, dict[str, Any]]]:
         """Everything an incident operation reports once PagerDuty has answered: the step
-        outputs, the Port run's link, the catalogue entity and the job summary."""
-        entity = incident_entity(incident)
+        outputs, the Port run's link, the catalogue entities and the job summary. Outputs are
+        set before Port is written (and when the mapping fails), so later steps still get
+        them."""
         url = incident.get("html_url")
-        self.reporter.set_outputs(
-            {
-                **outputs,
-                "incident_id": incident["id"],
-                "incident_url": url,
-                "entity_identifier": entity["identifier"],
-            }
-        )
+        values = {**outputs, "incident_id": incident["id"], "incident_url": url}
+        try:
+            entities = self.map_object("incidents", incident)
+        except ActionError:
+            self.reporter.set_outputs({**values, "entity_identifier": ""})
+            raise
+        identifier = entities[0][1]["identifier"] if entities else ""
+        self.reporter.set_outputs({**values, "entity_identifier": identifier})
         if url:
             self.reporter.link(url, status_label=status_label)
-        self.upsert_incident(entity)
-        self.reporter.summary(incident_summary(heading, incident, self))
-        return entity
-
-    def upsert_incident(self, entity: dict[str, Any]) -> None:
-        """Write the incident entity to Port (when Port is configured) under the run id."""
-        if self.port is None:
-            self.reporter.progress("Skipping the catalogue update: no Port credentials.")
-            return
-        self.port.upsert_entity(self.common.blueprint, entity, run_id=self.reporter.write_run_id)
-        self.reporter.progress(
-            f"Updated the catalogue entity {self.common.blueprint}/{entity['identifier']}."
-        )
+        self.write_mapped(entities)
+        written = [f"{bp}/{e['identifier']}" for bp, e in entities] if self.port else None
+        self.reporter.summary(incident_summary(heading, incident, written, self.common.run_id))
+        return entities
 
 
 class Operation(Protocol):

@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import ActionError, InputError, PagerDutyError
-from ..incident_entity import INCIDENT_INCLUDES
 from ..inputs import Inputs
 from ..pagerduty import PagerDutyClient
 from ..settings import SERVICE_BLUEPRINT, CommonSettings
@@ -52,6 +51,7 @@ class CreateIncident:
     name = "create-incident"
 
     def parse(self, inputs: Inputs, common: CommonSettings) -> CreateIncidentSettings:
+        common.mapping.resources_for("incidents")  # the entity this action writes
         title = inputs.required("title", aliases=("incidentTitle",))
         service = inputs.pagerduty_id("service") or context_service(common)
         if service is None:
@@ -159,7 +159,9 @@ class CreateIncident:
                 f"Opened incident #{incident.get('incident_number')} ({incident['id']})."
             )
         try:
-            incident = client.get_incident(incident["id"], include=INCIDENT_INCLUDES)
+            incident = client.get_incident(
+                incident["id"], include=runtime.common.mapping.includes("incidents")
+            )
         except PagerDutyError as exc:
             reporter.warning(f"Could not read back the incident's details: {exc}")
 

@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import ActionError, InputError, PagerDutyError
-from ..incident_entity import INCIDENT_INCLUDES
 from ..inputs import Inputs
 from ..settings import CommonSettings
 from .base import Runtime
@@ -26,15 +25,22 @@ class Escalate:
     name = "escalate"
 
     def parse(self, inputs: Inputs, common: CommonSettings) -> EscalateSettings:
+        incident_blueprints = common.mapping.blueprints_of("incidents")
+        common.mapping.resources_for("incidents")  # the entity this action writes
         context = common.context
         incident_id = inputs.pagerduty_id("incident_id")
-        if incident_id is None and context.blueprint not in (common.blueprint, None):
+        if (
+            incident_id is None
+            and context.blueprint is not None
+            and context.blueprint not in incident_blueprints
+            and None not in incident_blueprints
+        ):
             # Another entity's identifier (a service's, say) is no incident ID.
             raise InputError(
                 "incident_id",
                 f"is required when the run's entity is not an incident (it is "
                 f"{context.blueprint} {context.entity!r}): give a PagerDuty incident ID, or run "
-                f"from a {common.blueprint} entity.",
+                "from an entity of the blueprint the mapping writes incidents to.",
             )
         incident_id = incident_id or context.entity
         if incident_id is None:
@@ -97,7 +103,8 @@ class Escalate:
             client.update_incident(current["id"], self.changes(settings), settings.from_email)
         except PagerDutyError as exc:
             raise ActionError(self._explain(exc, settings)) from exc
-        incident = client.get_incident(current["id"], include=INCIDENT_INCLUDES)
+        includes = runtime.common.mapping.includes("incidents")
+        incident = client.get_incident(current["id"], include=includes)
         policy = incident.get("escalation_policy") or {}
         reporter.progress(
             f"Incident #{incident.get('incident_number')} is now on "

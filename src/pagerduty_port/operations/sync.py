@@ -1,18 +1,15 @@
 """sync: a one-shot sync of PagerDuty into Port's catalogue, driven by a mapping file in Port
-Ocean's format kept in the repository."""
+Ocean's format kept in the repository (read with the other common inputs, see settings)."""
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, datetime, timedelta
-from importlib import resources
-from pathlib import Path
 
 from ..errors import ActionError, InputError
 from ..inputs import Inputs
+from ..mapping import KINDS
 from ..settings import CommonSettings
-from ..sync.mapping import KINDS, MappingConfig, parse_mapping
 from ..sync.reader import parse_time
 from ..sync.run import SyncSettings, run_sync
 from ..sync.summary import failure_message, summary_json, summary_markdown
@@ -23,43 +20,8 @@ _RELATIVE_RE = re.compile(r"^(\d{1,5})\s*([hdw])$")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 
 
-def default_mapping_text() -> str:
-    return (resources.files("pagerduty_port") / "mappings" / "default.yaml").read_text("utf-8")
-
-
 def _split(value: str | None) -> list[str]:
     return [p.strip() for p in re.split(r"[,\s]+", value or "") if p.strip()]
-
-
-def _is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except (OSError, ValueError):  # inline YAML is rarely a valid file name
-        return False
-
-
-def read_mapping(inputs: Inputs, workspace: str) -> tuple[MappingConfig, str]:
-    """`mapping`: empty for the built-in mapping, inline YAML, or a path in the workspace."""
-    value = inputs.text("mapping", strip=False)
-    if value is None or not value.strip():
-        return parse_mapping(default_mapping_text()), "built-in default"
-    path = Path(value.strip())
-    if not path.is_absolute():
-        path = Path(workspace) / path
-    looks_inline = "\n" in value.strip() or ": " in value or value.lstrip().startswith("{")
-    if looks_inline and not _is_file(path):
-        return parse_mapping(value), "inline"
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        raise InputError(
-            "mapping",
-            f"file {value.strip()!r} was not found in the workspace "
-            f"({workspace}); give a path or inline YAML.",
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError("mapping", f"file {value.strip()!r} cannot be read: {exc}") from None
-    return parse_mapping(text), value.strip()
 
 
 def read_time(inputs: Inputs, name: str, now: datetime) -> datetime | None:
@@ -86,8 +48,7 @@ class Sync:
     def parse(self, inputs: Inputs, common: CommonSettings) -> SyncSettings:
         if not common.pagerduty_token:
             raise InputError("pagerduty_token", "is required: a PagerDuty REST API key.")
-        workspace = os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
-        mapping, source = read_mapping(inputs, workspace)
+        mapping = common.mapping
         kinds = _split(inputs.text("kinds"))
         for kind in kinds:
             if kind not in KINDS:
@@ -131,7 +92,7 @@ class Sync:
             raise InputError("incidents_since", "is in the future.")
         return SyncSettings(
             mapping=mapping,
-            mapping_source=source,
+            mapping_source=mapping.source,
             dry_run=dry_run,
             delete_stale=delete_stale,
             deletion_threshold=inputs.number(

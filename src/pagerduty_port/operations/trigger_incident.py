@@ -10,7 +10,6 @@ from typing import Any
 
 from ..errors import InputError, PagerDutyError
 from ..events import MAX_BODY_BYTES, EventsClient, encode_event
-from ..incident_entity import INCIDENT_INCLUDES
 from ..inputs import Inputs
 from ..pagerduty import PagerDutyClient
 from ..settings import PAGERDUTY_EVENTS_URL, CommonSettings
@@ -18,7 +17,6 @@ from ..summary import table
 from .base import Runtime
 
 ROUTING_KEY_RE = re.compile(r"^[A-Za-z0-9]{32}$")
-PORT_IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9@_.+:\\/=-]{1,1000}$")
 EVENT_STATUS = {"trigger": "triggered", "acknowledge": "acknowledged", "resolve": "resolved"}
 OPEN_STATUSES = ("triggered", "acknowledged")
 # Events are processed asynchronously; these waits (about 12 s in all) bound the look-up.
@@ -111,6 +109,7 @@ def find_event_incident(
     dedup_key: str,
     action: str,
     *,
+    include: tuple[str, ...] = (),
     sleep: Callable[[float], None],
     warn: Callable[[str], None],
 ) -> dict[str, Any] | None:
@@ -119,7 +118,7 @@ def find_event_incident(
     for wait in (0.0, *POLL_WAITS):
         if wait:
             sleep(wait)
-        matches = client.find_incidents_by_key(dedup_key, include=INCIDENT_INCLUDES)
+        matches = client.find_incidents_by_key(dedup_key, include=include)
         found, applied = pick_incident(matches, action)
         if applied:
             return found
@@ -135,6 +134,7 @@ class TriggerIncident:
     name = "trigger-incident"
 
     def parse(self, inputs: Inputs, common: CommonSettings) -> TriggerSettings:
+        common.mapping.resources_for("incidents")  # the entity this action writes
         routing_key = inputs.secret("routing_key", required=True)
         assert routing_key is not None
         if not ROUTING_KEY_RE.match(routing_key):
@@ -169,14 +169,19 @@ class TriggerIncident:
                     f"is required when event_action is {action}: give the dedup_key output of "
                     "the trigger step, or run from the incident's Port entity.",
                 )
-            if context.blueprint not in (common.blueprint, None):
+            incident_blueprints = common.mapping.blueprints_of("incidents")
+            if (
+                context.blueprint is not None
+                and context.blueprint not in incident_blueprints
+                and None not in incident_blueprints
+            ):
                 # Another entity's identifier (a service's, say) is no incident's dedup key.
                 raise InputError(
                     "dedup_key",
                     f"is required when event_action is {action} and the run's entity is not an "
                     f"incident (it is {context.blueprint} {context.entity!r}): give the "
-                    f"dedup_key output of the trigger step, or run from a {common.blueprint} "
-                    "entity.",
+                    "dedup_key output of the trigger step, or run from an entity of the "
+                    "blueprint the mapping writes incidents to.",
                 )
             if common.pagerduty_token:
                 dedup_from_context = context.entity
@@ -230,7 +235,12 @@ class TriggerIncident:
         client: PagerDutyClient, dedup_key: str, action: str, runtime: Runtime
     ) -> dict[str, Any] | None:
         return find_event_incident(
-            client, dedup_key, action, sleep=runtime.sleep, warn=runtime.reporter.warning
+            client,
+            dedup_key,
+            action,
+            include=runtime.common.mapping.includes("incidents"),
+            sleep=runtime.sleep,
+            warn=runtime.reporter.warning,
         )
 
     def run(self, settings: TriggerSettings, runtime: Runtime) -> None:
@@ -280,16 +290,12 @@ class TriggerIncident:
                 status_label=f"Incident {incident['status']}",
             )
         else:
-            entity = self._minimal_entity(settings, dedup_key)
-            if not common.pagerduty_token and entity is not None:
-                outputs["entity_identifier"] = entity["identifier"]
             reporter.set_outputs(outputs)
-            if not common.pagerduty_token and entity is not None:
-                runtime.upsert_incident(entity)
-            elif not common.pagerduty_token:
-                reporter.warning(
-                    f"The dedup key {dedup_key!r} is not a valid Port identifier; the catalogue "
-                    "is left as it is. Give pagerduty_token to record the real incident."
+            if not common.pagerduty_token:
+                reporter.progress(
+                    "No pagerduty_token: the incident cannot be read, so the catalogue is left "
+                    "as it is (give pagerduty_token to write it through the mapping now, or let "
+                    "the next sync bring it in)."
                 )
             reporter.summary(
                 f"### PagerDuty {settings.event_action} event sent\n\n"
@@ -304,20 +310,6 @@ class TriggerIncident:
             )
         reporter.progress("Done.")
         reporter.succeed(f"Event {settings.event_action} sent")
-
-    @staticmethod
-    def _minimal_entity(settings: TriggerSettings, dedup_key: str) -> dict[str, Any] | None:
-        """Without a REST token all we know is the event: identify it by its dedup key."""
-        if not PORT_IDENTIFIER_RE.match(dedup_key):
-            return None
-        entity: dict[str, Any] = {
-            "identifier": dedup_key,
-            "properties": {"status": EVENT_STATUS[settings.event_action]},
-        }
-        summary = (settings.event.get("payload") or {}).get("summary")
-        if summary:
-            entity["title"] = summary
-        return entity
 
 
 OPERATION = TriggerIncident()

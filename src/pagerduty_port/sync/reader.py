@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..errors import PagerDutyError
+from ..mapping import Resource
 from ..pagerduty import OFFSET_CAP, PAGE_LIMIT, PagerDutyClient
-from .mapping import Resource
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..errors import ActionError, PagerDutyError
+from ..mapping import MappingConfig
 from ..pagerduty import PagerDutyClient
 from ..port import DELETE_MAX_ENTITIES, PortClient
 from . import blueprints as default_blueprints
 from .counts import SyncCounts
 from .fingerprint import Keyset
-from .mapping import MappingConfig
 from .prefetch import prefetch
 from .reader import PagerDutyReader, ReadStats
 from .stale import StaleDecision, decide
