@@ -1,6 +1,7 @@
 """One sync run: read each resource's pages from PagerDuty, map each page with one jq call, write
-changed entities to Port while reading goes on, then delete stale entities only if every step
-of the run was complete."""
+changed entities to Port while reading goes on, wait for a resource's writes to land before the
+next resource starts (in mapping order, so relations point at entities Port holds), then delete
+stale entities only if every step of the run was complete."""
 
 from __future__ import annotations
 
@@ -81,6 +82,16 @@ class Progress:
         if expected and rate > 0 and expected > c.read:
             line += f", about {(expected - c.read) / rate:,.0f}s left"
         self.say(line)
+
+    def close(self, kind: str, counts: SyncCounts, *, dry_run: bool) -> None:
+        """The kind's closing line, once its writes have landed: what Port accepted."""
+        c = counts.kind(kind)
+        verb = "would write" if dry_run else "written"
+        self.say(
+            f"{kind} done: {c.read:,} read, {c.selected:,} selected, "
+            f"{c.created + c.updated:,} {verb} ({c.created:,} created, {c.updated:,} updated), "
+            f"{c.unchanged:,} unchanged, {c.failed:,} failed"
+        )
 
 
 def keysets_by_blueprint(mapping: MappingConfig) -> tuple[dict[str, list[Keyset]], list[Keyset]]:
@@ -166,7 +177,9 @@ def run_sync(
                     f"resources[{resource.index}]",
                 )
                 warn(f"{kind}: reading PagerDuty failed; continuing with the other kinds: {exc}")
-            progress.tick(kind, counts, force=True)
+            # The next resource may relate to these entities: they must be in Port first.
+            writer.flush()
+            progress.close(kind, counts, dry_run=settings.dry_run)
     finally:
         writer.finish()
     outcome.port_writes = writer.requests
