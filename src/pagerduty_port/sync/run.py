@@ -223,7 +223,7 @@ def run_sync(
     incomplete = incomplete_reads(mapping.kinds, counts, reader.stats)
     for kind, reason in incomplete.items():
         counts.read_failed.add(kind)
-        counts.fail(kind, f"the read is incomplete: {reason}; run the sync again", kind)
+        counts.fail(kind, f"the read is incomplete: {reason}; run the sync again", f"GET /{kind}")
         warn(f"{kind}: the read is incomplete ({reason}); nothing is deleted for it.")
 
     kind_of = {r.blueprint: r.kind for r in mapping.resources if r.blueprint is not None}
