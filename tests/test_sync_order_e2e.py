@@ -97,7 +97,7 @@ def test_strict_relations_every_incident_lands_after_its_service(sandbox: Sandbo
     assert "30 read, 30 selected, 30 written" in services_line
     assert "200 read, 200 selected, 200 written" in incidents_line
     assert result.stdout.index(services_line) < result.stdout.index("Reading incidents")
-    # Every incident write went out after the last service write was answered.
+    # Port received every incident write after the last service write.
     writes = [
         r
         for r in sb.requests.filter(server="port", method="POST")
