@@ -351,9 +351,11 @@ def test_stale_entities_are_deleted_only_within_the_threshold_and_only_where_lis
         assert len(entities(sb, INCIDENT)) == 14
         assert ("pagerdutyService", "PNOTINPD") in sb.port.entities
 
-        # 11 of 14 would go: more than the threshold, so nothing is deleted (and it says why).
+        # 11 of 14 would go: more than the threshold, so nothing is deleted, and the job fails
+        # saying why (a warning alone goes unread on a schedule).
         result = sync(sb, kinds="incidents", incidents_since="3d", delete_stale=INCIDENT)
-        assert result.returncode == 0
+        assert result.returncode == 1
+        assert "11 of 14 entities" in "\n".join(result.errors())
         assert counts(result)["incidents"]["deleted"] == 0
         assert len(entities(sb, INCIDENT)) == 14
         assert "more than deletion_threshold" in result.stdout

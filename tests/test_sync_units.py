@@ -9,7 +9,9 @@ from pagerduty_port.http import new_session
 from pagerduty_port.pagerduty import PagerDutyClient
 from pagerduty_port.ratelimit import RateLimiter, limiter_for
 from pagerduty_port.sandbox import Sandbox
-from pagerduty_port.sync.reader import split_window
+from pagerduty_port.sync.counts import SyncCounts
+from pagerduty_port.sync.reader import ReadStats, split_window
+from pagerduty_port.sync.run import incomplete_reads
 from pagerduty_port.sync.stale import decide
 
 
@@ -64,3 +66,29 @@ def test_the_limiter_holds_requests_when_pagerduty_says_the_budget_is_spent():
 def test_one_limiter_per_token():
     assert limiter_for("token-a-123") is limiter_for("token-a-123")
     assert limiter_for("token-a-123") is not limiter_for("token-b-123")
+
+
+def test_list_reads_ask_for_the_total_on_the_first_page_only(sb):
+    sb.pagerduty.seed_services(249)
+    client = PagerDutyClient(new_session(), sb.pagerduty_token, sb.pagerduty_url)
+    totals: list[int] = []
+    pages = list(client.iter_pages("/services", "services", on_total=totals.append))
+    assert [len(p) for p in pages] == [100, 100, 50]
+    assert totals == [250]
+    reads = sb.requests.filter(server="pagerduty", method="GET", path="/services")
+    assert [r.query.get("total") for r in reads] == [["true"], None, None]
+
+
+def test_a_kind_that_read_fewer_items_than_pagerduty_reported_is_incomplete():
+    counts = SyncCounts()
+    reads = ReadStats()
+    counts.add("services", read=250)
+    reads.expect("services", 250)
+    counts.add("incidents", read=100)
+    reads.expect("incidents", 200)
+    reads.expect("incidents", 250)  # two time slices
+    counts.add("users", read=3)  # PagerDuty gave no total: nothing to compare
+    found = incomplete_reads(["services", "incidents", "users"], counts, reads)
+    assert found == {"incidents": "read 100 of the 450 incidents PagerDuty reported"}
+    counts.read_failed.add("incidents")  # already reported as a failed read
+    assert incomplete_reads(["incidents"], counts, reads) == {}

@@ -147,11 +147,14 @@ class PagerDutyClient:
         params: list[tuple[str, Any]] | None = None,
         *,
         limit: int = PAGE_LIMIT,
+        on_total: Callable[[int], None] | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield each page of a classic paginated list, following `more`.
 
-        Stops with an error rather than silently at PagerDuty's 10,000 offset cap: callers
-        that can exceed it must slice the query (incidents by time window).
+        The first page asks for `total=true` and hands PagerDuty's count to `on_total`, so a
+        caller can tell a list that ended early from a complete one. Stops with an error rather
+        than silently at PagerDuty's 10,000 offset cap: callers that can exceed it must slice
+        the query (incidents by time window).
         """
         offset = 0
         base = list(params or [])
@@ -163,7 +166,14 @@ class PagerDutyClient:
                     method="GET",
                     path=path,
                 )
-            page = self.request("GET", path, params=[*base, ("limit", limit), ("offset", offset)])
+            first = [("total", "true")] if offset == 0 else []
+            page = self.request(
+                "GET", path, params=[*base, ("limit", limit), ("offset", offset), *first]
+            )
+            if first and on_total is not None:
+                total = page.get("total")
+                if isinstance(total, int) and not isinstance(total, bool):
+                    on_total(total)
             items = page.get(collection) or []
             yield items
             if not page.get("more") or not items:

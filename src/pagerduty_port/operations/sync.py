@@ -117,8 +117,10 @@ class Sync:
         )
         reporter.set_outputs({"summary": summary_json(outcome)})
         reporter.summary(summary_markdown(outcome, settings))
-        if outcome.counts.any_failure:
-            raise ActionError(failure_message(outcome))
+        # A refused deletion fails the job, in a dry run too: a dry run predicts the real
+        # run's outcome, and stale entities left on a schedule would stay forever unnoticed.
+        if outcome.counts.any_failure or any(d.refused for d in outcome.decisions):
+            raise ActionError(failure_message(outcome, settings))
         totals = outcome.counts.totals()
         label = (
             f"{totals['created']:,} created, {totals['updated']:,} updated, "

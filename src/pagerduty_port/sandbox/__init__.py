@@ -23,7 +23,9 @@ here when the real API is seen to differ:
 - Port: only the `not_found` error id is confirmed (from Port's own Ocean client);
   `unauthorized`, `identifier_taken`, `invalid_request`, `payload_too_large`, `has_dependents`
   and `run_exhausted` are ours. An entity write tied to a finished run is refused
-  (`run_exhausted`), and unset blueprint properties come back as null.
+  (`run_exhausted`), and unset blueprint properties come back as null. A relation to an
+  entity Port does not hold is refused unless `create_missing_related_entities=true` (as Port
+  documents); the 404 `not_found` status, and in a bulk write a 207 listing the entity, are ours.
 """
 
 from __future__ import annotations

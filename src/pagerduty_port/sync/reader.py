@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from ..errors import PagerDutyError
@@ -86,6 +87,10 @@ class ReadStats:
     def count_list(self, kind: str) -> None:
         self.list_requests[kind] = self.list_requests.get(kind, 0) + 1
 
+    def expect(self, kind: str, total: int) -> None:
+        """PagerDuty said one more list of `kind` holds `total` items."""
+        self.expected[kind] = self.expected.get(kind, 0) + total
+
 
 class PagerDutyReader:
     """Pages of PagerDuty items for one resource, enriched as its mapping needs."""
@@ -106,6 +111,7 @@ class PagerDutyReader:
         self.warn = warn
         self.stats = ReadStats()
         self._users: list[dict[str, Any]] | None = None
+        self._users_total: int | None = None
         self._analytics_refused = False
 
     # Entry point --------------------------------------------------------------------------
@@ -115,7 +121,10 @@ class PagerDutyReader:
             yield from self._incident_pages(resource)
             return
         if kind == "users" and not resource.api_query_params:
-            yield from _chunks(self.users(), PAGE_LIMIT)
+            users = self.users()
+            if self._users_total is not None:
+                self.stats.expect("users", self._users_total)
+            yield from _chunks(users, PAGE_LIMIT)
             return
         for page in self._list(kind, query_params(resource.api_query_params)):
             if kind == "services":
@@ -127,10 +136,21 @@ class PagerDutyReader:
             yield page
 
     def _list(
-        self, kind: str, params: list[tuple[str, Any]], *, purpose: str | None = None
+        self,
+        kind: str,
+        params: list[tuple[str, Any]],
+        *,
+        purpose: str | None = None,
+        on_total: Callable[[int], None] | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
-        """A classic paginated list; raises (never stops silently) at the offset cap."""
-        for page in self.client.iter_pages(f"/{kind}", kind, params):
+        """A classic paginated list; raises (never stops silently) at the offset cap.
+
+        The kind's own reads (not enrichments) record the total PagerDuty reports, which the
+        sync compares with what it read before deleting anything.
+        """
+        if on_total is None and purpose is None:
+            on_total = partial(self.stats.expect, kind)
+        for page in self.client.iter_pages(f"/{kind}", kind, params, on_total=on_total):
             if purpose is None:
                 self.stats.count_list(kind)
             else:
@@ -180,7 +200,7 @@ class PagerDutyReader:
                 pending.extendleft(reversed(split_window(start, end, parts)))
                 continue
             if isinstance(total, int):
-                self.stats.expected["incidents"] = self.stats.expected.get("incidents", 0) + total
+                self.stats.expect("incidents", total)
             yield from self._rest_of_window(params, first)
 
     def _rest_of_window(
@@ -299,9 +319,11 @@ class PagerDutyReader:
         """Every user, read once per run (schedules and the users kind share it)."""
         if self._users is None:
             users: list[dict[str, Any]] = []
-            for page in self._list("users", []):
+            totals: list[int] = []  # recorded by `pages` when the users kind is synced
+            for page in self._list("users", [], on_total=totals.append):
                 users.extend(page)
             self._users = users
+            self._users_total = totals[0] if totals else None
         return self._users
 
     def _enrich_schedules(self, page: list[dict[str, Any]]) -> None:

@@ -1,6 +1,7 @@
 """One sync run: read each resource's pages from PagerDuty, map each page with one jq call, write
-changed entities to Port while reading goes on, then delete stale entities only if every step
-of the run was complete."""
+changed entities to Port while reading goes on, wait for a resource's writes to land before the
+next resource starts (in mapping order, so relations point at entities Port holds), then delete
+stale entities only if every step of the run was complete."""
 
 from __future__ import annotations
 
@@ -82,6 +83,16 @@ class Progress:
             line += f", about {(expected - c.read) / rate:,.0f}s left"
         self.say(line)
 
+    def close(self, kind: str, counts: SyncCounts, *, dry_run: bool) -> None:
+        """The kind's closing line, once its writes have landed: what Port accepted."""
+        c = counts.kind(kind)
+        verb = "would write" if dry_run else "written"
+        self.say(
+            f"{kind} done: {c.read:,} read, {c.selected:,} selected, "
+            f"{c.created + c.updated:,} {verb} ({c.created:,} created, {c.updated:,} updated), "
+            f"{c.unchanged:,} unchanged, {c.failed:,} failed"
+        )
+
 
 def keysets_by_blueprint(mapping: MappingConfig) -> tuple[dict[str, list[Keyset]], list[Keyset]]:
     """Keysets of the resources writing to each constant blueprint, and of the dynamic ones."""
@@ -96,6 +107,43 @@ def keysets_by_blueprint(mapping: MappingConfig) -> tuple[dict[str, list[Keyset]
             if keys not in by_blueprint[resource.blueprint]:
                 by_blueprint[resource.blueprint].append(keys)
     return by_blueprint, dynamic
+
+
+def incomplete_reads(kinds: list[str], counts: SyncCounts, reads: ReadStats) -> dict[str, str]:
+    """Kinds that read fewer items than PagerDuty said their lists hold, with the counts.
+
+    A reader that stopped early without an error (a short page, `more: false` too soon) looks
+    like a complete read with fewer items; deleting after it would wipe what was not read.
+    """
+    found: dict[str, str] = {}
+    for kind in kinds:
+        expected = reads.expected.get(kind)
+        read = counts.kind(kind).read
+        if kind not in counts.read_failed and expected is not None and read < expected:
+            found[kind] = f"read {read:,} of the {expected:,} {kind} PagerDuty reported"
+    return found
+
+
+def _blockers(
+    blueprint: str, mapping: MappingConfig, counts: SyncCounts, incomplete: dict[str, str]
+) -> list[str]:
+    """Why no entity of `blueprint` may be deleted: the reads feeding it first, then any failure."""
+    feeding = dict.fromkeys(
+        r.kind for r in mapping.resources if r.blueprint is None or r.blueprint == blueprint
+    )
+    blockers = [
+        f"the {kind} read is incomplete ({incomplete[kind]})"
+        for kind in feeding
+        if kind in incomplete
+    ]
+    blockers += [
+        f"reading {kind} from PagerDuty failed"
+        for kind in feeding
+        if kind in counts.read_failed and kind not in incomplete
+    ]
+    if counts.any_failure:
+        blockers.append("this run had read, mapping or write failures")
+    return blockers
 
 
 def run_sync(
@@ -166,10 +214,17 @@ def run_sync(
                     f"resources[{resource.index}]",
                 )
                 warn(f"{kind}: reading PagerDuty failed; continuing with the other kinds: {exc}")
-            progress.tick(kind, counts, force=True)
+            # The next resource may relate to these entities: they must be in Port first.
+            writer.flush()
+            progress.close(kind, counts, dry_run=settings.dry_run)
     finally:
         writer.finish()
     outcome.port_writes = writer.requests
+    incomplete = incomplete_reads(mapping.kinds, counts, reader.stats)
+    for kind, reason in incomplete.items():
+        counts.read_failed.add(kind)
+        counts.fail(kind, f"the read is incomplete: {reason}; run the sync again", f"GET /{kind}")
+        warn(f"{kind}: the read is incomplete ({reason}); nothing is deleted for it.")
 
     kind_of = {r.blueprint: r.kind for r in mapping.resources if r.blueprint is not None}
     for blueprint in settings.delete_stale:
@@ -185,6 +240,7 @@ def run_sync(
                 warn=warn,
                 run_id=run_id,
                 delete_dependents=mapping.delete_dependent_entities,
+                blockers=_blockers(blueprint, mapping, counts, incomplete),
             )
         )
     outcome.seconds = clock() - started
@@ -203,10 +259,8 @@ def _delete_stale(
     warn: Callable[[str], None],
     run_id: str | None,
     delete_dependents: bool,
+    blockers: list[str],
 ) -> StaleDecision:
-    blockers = []
-    if counts.any_failure:
-        blockers.append("this run had read, mapping or write failures")
     state = writer.state(blueprint)
     decision = decide(
         blueprint,
@@ -216,7 +270,7 @@ def _delete_stale(
         blockers=blockers,
     )
     if decision.refused:
-        warn(f"{blueprint}: {decision.refused}.")
+        warn(f"{blueprint}: deletion refused: {decision.refused}.")
         return decision
     for start in range(0, len(decision.stale), DELETE_MAX_ENTITIES):
         chunk = decision.stale[start : start + DELETE_MAX_ENTITIES]

@@ -1,5 +1,6 @@
 """Which Port entities a sync may delete: a deletion after a partial read would wipe the part of
-the catalogue that was not read, so every rule here errs towards keeping entities."""
+the catalogue that was not read, so every rule here errs towards keeping entities. A refusal
+carries the counts and the threshold, because it fails the job and the error must say why."""
 
 from __future__ import annotations
 
@@ -32,17 +33,19 @@ def decide(
     stale = sorted(set(existing) - set(produced))
     if not stale:
         return StaleDecision(blueprint)
+    share = f"{len(stale):,} of {len(existing):,} entities ({len(stale) / len(existing):.0%})"
     reasons = list(blockers)
     if reasons:
         return StaleDecision(
-            blueprint, refused=f"{len(stale)} stale entities kept because " + "; ".join(reasons)
+            blueprint,
+            refused=f"{share} look stale, but nothing is deleted because " + "; ".join(reasons),
         )
     if len(stale) > threshold * len(existing):
         return StaleDecision(
             blueprint,
             refused=(
-                f"{len(stale)} of {len(existing)} entities ({len(stale) / len(existing):.0%}) "
-                f"are stale, more than deletion_threshold {threshold:g}; nothing deleted"
+                f"{share} are stale, more than deletion_threshold {threshold:g} "
+                f"({threshold:.0%}) allows; nothing deleted"
             ),
         )
     return StaleDecision(blueprint, stale=stale)

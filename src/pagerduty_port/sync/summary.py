@@ -48,7 +48,8 @@ def summary_markdown(outcome: SyncOutcome, settings: SyncSettings) -> str:
         lines += ["", "#### Stale entities", ""]
         for decision in outcome.decisions:
             if decision.refused:
-                text = f"kept: {decision.refused}"
+                verb = "a real run would refuse to delete" if settings.dry_run else "refused"
+                text = f"**{verb}** (the job fails): {decision.refused}"
             elif decision.stale:
                 verb = "would delete" if settings.dry_run else "deleted"
                 text = f"{verb} {len(decision.stale):,}"
@@ -61,15 +62,29 @@ def summary_markdown(outcome: SyncOutcome, settings: SyncSettings) -> str:
     return "\n".join(lines) + "\n"
 
 
-def failure_message(outcome: SyncOutcome) -> str:
-    """One line for ::error and the Port run: how much failed, and the first failures."""
+def refused_deletions(outcome: SyncOutcome, settings: SyncSettings) -> list[str]:
+    """One line per blueprint whose stale entities were kept, with the counts and threshold."""
+    verb = "a real run would refuse to delete" if settings.dry_run else "deletion refused"
+    return [f"{d.blueprint}: {verb}: {d.refused}" for d in outcome.decisions if d.refused]
+
+
+def failure_message(outcome: SyncOutcome, settings: SyncSettings) -> str:
+    """One line for ::error and the Port run: what failed, with the first failures, and every
+    refused deletion (a refused deletion fails the job: on a schedule nobody reads warnings)."""
     counts = outcome.counts
-    parts = []
-    for (kind, what), (count, example) in list(counts.failures.items())[:3]:
-        parts.append(f"{kind}: {what} ({count:,}, e.g. {example})")
-    total = counts.totals()["failed"]
-    incomplete = ", ".join(sorted(counts.read_failed))
-    head = f"Sync finished with failures: {total:,} items failed"
-    if incomplete:
-        head += f"; incomplete reads: {incomplete}"
-    return head + ". " + " | ".join(parts)
+    sentences = []
+    if counts.any_failure:
+        parts = []
+        for (kind, what), (count, example) in list(counts.failures.items())[:3]:
+            parts.append(f"{kind}: {what} ({count:,}, e.g. {example})")
+        total = counts.totals()["failed"]
+        incomplete = ", ".join(sorted(counts.read_failed))
+        head = f"Sync finished with failures: {total:,} items failed"
+        if incomplete:
+            head += f"; incomplete reads: {incomplete}"
+        sentences.append(head + ". " + " | ".join(parts))
+    refused = refused_deletions(outcome, settings)
+    if refused:
+        dry = " (dry run)" if settings.dry_run else ""
+        sentences.append(f"Stale entities kept{dry}: " + " | ".join(refused) + ".")
+    return " ".join(sentences)

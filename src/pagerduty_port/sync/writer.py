@@ -1,6 +1,11 @@
 """Writing mapped entities to Port: bulk requests of at most 20 entities and 1 MiB, sent by a few
 worker threads while PagerDuty is still being read, skipping entities Port already holds as
 mapped. Per-entity errors of a 207 are counted against the entity's kind, by identifier.
+
+An entity counts as created or updated only once Port has accepted it. `flush` sends the open
+batches and waits for every answer: the sync calls it after each resource, because the next
+resource's entities may relate to these and Port refuses a relation to an entity it does not
+hold yet (unless it may create it, `createMissingRelatedEntities`).
 """
 
 from __future__ import annotations
@@ -155,8 +160,8 @@ class CatalogueWriter:
             return
         self._slots.acquire()
         self._futures.append(self._pool.submit(self._send_batch, blueprint, batch))
-        if len(self._futures) > 256:
-            self._futures = [f for f in self._futures if not f.done()]
+        if len(self._futures) > 256:  # forget answered batches, but keep any that crashed
+            self._futures = [f for f in self._futures if not f.done() or f.exception()]
 
     def _send_batch(self, blueprint: str, batch: list[_Pending]) -> None:
         try:
@@ -205,11 +210,17 @@ class CatalogueWriter:
             self.counts.add(pending.kind, failed=1)
         self.counts.fail(batch[0].kind, reason, batch[0].entity["identifier"], count=len(batch))
 
-    def finish(self) -> None:
-        """Send every open batch and wait for all writes."""
+    def flush(self) -> None:
+        """Send every open batch and wait until Port has answered each write sent so far."""
         for blueprint, state in self.blueprints.items():
             self._send(blueprint, state)
-        for future in self._futures:
+        futures, self._futures = self._futures, []
+        for future in futures:
             future.result()
-        self._futures.clear()
-        self._pool.shutdown(wait=True)
+
+    def finish(self) -> None:
+        """Flush, then stop the worker threads."""
+        try:
+            self.flush()
+        finally:
+            self._pool.shutdown(wait=True)
