@@ -139,7 +139,7 @@ def test_entrypoint_starts_and_fails_cleanly_without_an_operation(image: str) ->
 @container
 def test_create_incident_in_the_image(image: str) -> None:
     _need_action("create-incident")
-    from pagerduty_port.sandbox import Sandbox
+    from pagerduty_port_sandbox import Sandbox
 
     with Sandbox() as sb:
         sb.port.add_run("r_container_create")
@@ -185,7 +185,7 @@ def test_create_incident_in_the_image(image: str) -> None:
 @container
 def test_trigger_incident_in_the_image(image: str) -> None:
     _need_action("trigger-incident")
-    from pagerduty_port.sandbox import Sandbox
+    from pagerduty_port_sandbox import Sandbox
 
     with Sandbox() as sb:
         sb.port.add_run("r_container_trigger")
@@ -219,7 +219,7 @@ def test_trigger_incident_in_the_image(image: str) -> None:
 @container
 def test_escalate_in_the_image(image: str) -> None:
     _need_action("escalate")
-    from pagerduty_port.sandbox import Sandbox
+    from pagerduty_port_sandbox import Sandbox
 
     with Sandbox() as sb:
         sb.port.add_run("r_container_escalate")

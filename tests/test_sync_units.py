@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pagerduty_port.http import new_session
 from pagerduty_port.pagerduty import PagerDutyClient
 from pagerduty_port.ratelimit import RateLimiter, limiter_for
-from pagerduty_port.sandbox import Sandbox
+from pagerduty_port_sandbox import Sandbox
 from pagerduty_port.sync.reader import split_window
 from pagerduty_port.sync.stale import decide
 
