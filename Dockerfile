@@ -31,6 +31,8 @@ RUN python3 -m venv "$VIRTUAL_ENV" \
         --requirement /opt/pagerduty-port-src/requirements.txt \
     && pip check
 
+# The product only: the root pyproject.toml is the runtime distribution (no console scripts);
+# the simulators and the demo are the sandbox/ distribution, which is not even in the context.
 COPY pyproject.toml README.md /opt/pagerduty-port-src/
 COPY src/ /opt/pagerduty-port-src/src/
 RUN pip install --no-cache-dir --require-virtualenv --no-deps --no-build-isolation \

@@ -23,7 +23,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from pagerduty_port.sandbox import Sandbox
+from pagerduty_port_sandbox import Sandbox
 
 
 def run_and_watch(env: dict[str, str]) -> tuple[int, int, str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench_sync import run_and_watch
 
-from pagerduty_port.sandbox import Sandbox
+from pagerduty_port_sandbox import Sandbox
 
 MAPPING = """
 createMissingRelatedEntities: false

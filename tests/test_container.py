@@ -116,6 +116,44 @@ def test_image_has_the_package_and_its_pinned_dependencies(image: str) -> None:
         assert installed.get(name) == version, f"{name}: image has {installed.get(name)}"
 
 
+# Looks for the simulators and the demo in the image: each module it can import, each
+# console script on PATH, each installed distribution or entry point that names them.
+_PRODUCT_ONLY_PROBE = """
+import importlib, importlib.metadata as m, json, shutil
+found = []
+for name in ("pagerduty_port_sandbox", "pagerduty_port_sandbox"):
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+    else:
+        found.append(f"importable: {name}")
+for script in ("pagerduty-port-demo", "pagerduty-port-sandbox"):
+    if shutil.which(script):
+        found.append(f"on PATH: {shutil.which(script)}")
+for dist in m.distributions():
+    if "sandbox" in dist.name.lower():
+        found.append(f"installed: {dist.name}")
+    for ep in dist.entry_points:
+        if "sandbox" in ep.value:
+            found.append(f"entry point of {dist.name}: {ep.name} = {ep.value}")
+print(json.dumps(found))
+"""
+
+
+@container
+def test_image_holds_the_product_only(image: str) -> None:
+    """The simulators and the demo are for tests and newcomers, not for the action image."""
+    proc = cs.run_in_image(["python3", "-c", _PRODUCT_ONLY_PROBE], image=image)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [], f"the image carries the simulators: {proc.stdout}"
+    # The plain form of the same question, as a user would ask it.
+    proc = cs.run_in_image(["python3", "-c", "import pagerduty_port_sandbox"], image=image)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "ModuleNotFoundError: No module named 'pagerduty_port_sandbox'" in proc.stderr
+
+
 @container
 def test_entrypoint_starts_and_fails_cleanly_without_an_operation(image: str) -> None:
     """`python3 -m pagerduty_port` runs in the image, under the runner's environment."""
@@ -139,7 +177,7 @@ def test_entrypoint_starts_and_fails_cleanly_without_an_operation(image: str) ->
 @container
 def test_create_incident_in_the_image(image: str) -> None:
     _need_action("create-incident")
-    from pagerduty_port.sandbox import Sandbox
+    from pagerduty_port_sandbox import Sandbox
 
     with Sandbox() as sb:
         sb.port.add_run("r_container_create")
@@ -182,7 +220,7 @@ def test_create_incident_in_the_image(image: str) -> None:
 @container
 def test_trigger_incident_in_the_image(image: str) -> None:
     _need_action("trigger-incident")
-    from pagerduty_port.sandbox import Sandbox
+    from pagerduty_port_sandbox import Sandbox
 
     with Sandbox() as sb:
         sb.port.add_run("r_container_trigger")
@@ -216,7 +254,7 @@ def test_trigger_incident_in_the_image(image: str) -> None:
 @container
 def test_escalate_in_the_image(image: str) -> None:
     _need_action("escalate")
-    from pagerduty_port.sandbox import Sandbox
+    from pagerduty_port_sandbox import Sandbox
 
     with Sandbox() as sb:
         sb.port.add_run("r_container_escalate")

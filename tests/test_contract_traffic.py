@@ -117,7 +117,7 @@ def test_every_request_of_a_sync_matches_the_specs(checker, tmp_path):
     deleted: list queries, enrichments, bulk writes, search and bulk delete all validated."""
     from pathlib import Path
 
-    from pagerduty_port.sandbox import Sandbox
+    from pagerduty_port_sandbox import Sandbox
 
     ocean = (
         Path(__file__).resolve().parents[2]

@@ -21,7 +21,7 @@ if str(Path(__file__).resolve().parent) not in sys.path:  # importable whatever 
 
 import contracts
 from contracts import ContractChecker, contracts_dir
-from pagerduty_port.sandbox.recording import RecordedRequest
+from pagerduty_port_sandbox.recording import RecordedRequest
 
 PD_HEADERS = {
     "Accept": "application/vnd.pagerduty+json;version=2",

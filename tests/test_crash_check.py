@@ -8,7 +8,7 @@ from pathlib import Path
 CRASHING_TESTS = '''
 import requests
 
-from pagerduty_port.sandbox import Sandbox
+from pagerduty_port_sandbox import Sandbox
 
 
 def crash(sb):

@@ -8,7 +8,7 @@ import sys
 
 def test_demo_runs_the_whole_flow():
     proc = subprocess.run(
-        [sys.executable, "-m", "pagerduty_port.sandbox.demo"],
+        [sys.executable, "-m", "pagerduty_port_sandbox.demo"],
         capture_output=True,
         text=True,
         timeout=180,

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from actionrun import ActionResult, run_action
-from pagerduty_port.sandbox import Sandbox
+from pagerduty_port_sandbox import Sandbox
 
 INCIDENT = "pagerdutyIncident"
 RECORD = "incidentRecord"

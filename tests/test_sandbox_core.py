@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from pagerduty_port.pagerduty import ACCEPT
-from pagerduty_port.sandbox import SERVERS, Sandbox
+from pagerduty_port_sandbox import SERVERS, Sandbox
 
 
 def pd_headers(sb: Sandbox) -> dict[str, str]:
@@ -297,7 +297,7 @@ def test_blueprint_files_are_valid_port_blueprints() -> None:
 # ---------------------------------------------------------------------- serve
 def test_serve_prints_credentials_and_stops_on_sigterm() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "pagerduty_port.sandbox.serve", "--run-id", "r_container"],
+        [sys.executable, "-m", "pagerduty_port_sandbox.serve", "--run-id", "r_container"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

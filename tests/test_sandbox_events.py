@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from pagerduty_port.pagerduty import ACCEPT
-from pagerduty_port.sandbox import Sandbox
+from pagerduty_port_sandbox import Sandbox
 
 
 def event(sb: Sandbox, action: str = "trigger", **fields: Any) -> dict[str, Any]:

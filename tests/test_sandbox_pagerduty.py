@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from pagerduty_port.pagerduty import ACCEPT
-from pagerduty_port.sandbox import Sandbox
-from pagerduty_port.sandbox.common import iso_seconds
+from pagerduty_port_sandbox import Sandbox
+from pagerduty_port_sandbox.common import iso_seconds
 
 
 class PD:

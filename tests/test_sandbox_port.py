@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from pagerduty_port.sandbox import Sandbox
+from pagerduty_port_sandbox import Sandbox
 
 INCIDENT = "pagerdutyIncident"
 SERVICE = "pagerdutyService"

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from actionrun import ActionResult, run_action
-from pagerduty_port.sandbox import Sandbox
+from pagerduty_port_sandbox import Sandbox
 
 INCIDENT = "pagerdutyIncident"
 SERVICE = "pagerdutyService"

@@ -17,7 +17,7 @@ from actionrun import ActionResult, run_action
 from pagerduty_port.http import new_session
 from pagerduty_port.mapping import default_mapping_text, parse_mapping
 from pagerduty_port.pagerduty import PagerDutyClient
-from pagerduty_port.sandbox import Sandbox
+from pagerduty_port_sandbox import Sandbox
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OCEAN_APP_CONFIG = SHARED_DATA / "ocean-pagerduty-port-app-config.yaml"

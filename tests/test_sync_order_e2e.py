@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 
 from actionrun import ActionResult, run_action
-from pagerduty_port.sandbox import Sandbox
+from pagerduty_port_sandbox import Sandbox
 
 INCIDENT = "pagerdutyIncident"
 SERVICE = "pagerdutyService"

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from pagerduty_port.http import new_session
 from pagerduty_port.pagerduty import PagerDutyClient
 from pagerduty_port.ratelimit import RateLimiter, limiter_for
-from pagerduty_port.sandbox import Sandbox
 from pagerduty_port.sync.counts import SyncCounts
 from pagerduty_port.sync.reader import ReadStats, split_window
 from pagerduty_port.sync.run import incomplete_reads
 from pagerduty_port.sync.stale import decide
+from pagerduty_port_sandbox import Sandbox
 
 
 def test_deletion_needs_a_clean_run_and_stays_within_the_threshold():

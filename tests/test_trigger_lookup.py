@@ -10,7 +10,7 @@ import requests
 
 from pagerduty_port.operations.trigger_incident import POLL_WAITS, find_event_incident
 from pagerduty_port.pagerduty import PagerDutyClient
-from pagerduty_port.sandbox import Sandbox
+from pagerduty_port_sandbox import Sandbox
 
 
 def send(sb: Sandbox, action: str, key: str) -> None:

@@ -12,10 +12,10 @@ import base64
 import json
 from typing import Any
 
-from pagerduty_port.sandbox.httpserver import Api, Request, Response
-from pagerduty_port.sandbox.port_schema import PortError, invalid
-from pagerduty_port.sandbox.port_search import compile_query, project
-from pagerduty_port.sandbox.port_state import RUN_FIELDS, TERMINAL, PortState, not_found
+from pagerduty_port_sandbox.httpserver import Api, Request, Response
+from pagerduty_port_sandbox.port_schema import PortError, invalid
+from pagerduty_port_sandbox.port_search import compile_query, project
+from pagerduty_port_sandbox.port_state import RUN_FIELDS, TERMINAL, PortState, not_found
 
 MAX_BODY = 1024 * 1024
 MAX_BULK = 20

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from pagerduty_port.sandbox.recording import RecordedRequest, RequestLog
+from pagerduty_port_sandbox.recording import RecordedRequest, RequestLog
 
 JSON = "application/json; charset=utf-8"
 CONTROL_PREFIX = "/__sandbox/"

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pagerduty_port.sandbox.common import iso_seconds
-from pagerduty_port.sandbox.pagerduty_directory import PagerDutyDirectory, PagerDutyError
+from pagerduty_port_sandbox.common import iso_seconds
+from pagerduty_port_sandbox.pagerduty_directory import PagerDutyDirectory, PagerDutyError
 
 __all__ = ["OPEN_STATUSES", "PagerDutyError", "PagerDutyState"]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pagerduty_port.sandbox.common import IdFactory, iso_seconds, utcnow
+from pagerduty_port_sandbox.common import IdFactory, iso_seconds, utcnow
 
 _PATHS = {
     "user": ("users", "users"),

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from pagerduty_port.sandbox.common import parse_iso, utcnow
-from pagerduty_port.sandbox.port_schema import invalid
+from pagerduty_port_sandbox.common import parse_iso, utcnow
+from pagerduty_port_sandbox.port_schema import invalid
 
 Entity = dict[str, Any]
 Key = tuple[str, str]

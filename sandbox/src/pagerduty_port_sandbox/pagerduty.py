@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from pagerduty_port.sandbox.common import add_months, parse_iso
-from pagerduty_port.sandbox.httpserver import Api, Request, Response, json_body
-from pagerduty_port.sandbox.pagerduty_state import OPEN_STATUSES, PagerDutyError, PagerDutyState
+from pagerduty_port_sandbox.common import add_months, parse_iso
+from pagerduty_port_sandbox.httpserver import Api, Request, Response, json_body
+from pagerduty_port_sandbox.pagerduty_state import OPEN_STATUSES, PagerDutyError, PagerDutyState
 
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 MAX_RECORDS = 10_000

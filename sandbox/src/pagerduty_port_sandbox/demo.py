@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pagerduty_port.sandbox import Sandbox
 from pagerduty_port.settings import OPERATION_ENV
+from pagerduty_port_sandbox import Sandbox
 
 
 def run_step(operation: str, inputs: dict[str, str]) -> tuple[int, dict[str, str]]:

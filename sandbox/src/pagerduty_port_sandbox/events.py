@@ -12,9 +12,9 @@ import json
 import uuid
 from typing import Any
 
-from pagerduty_port.sandbox.common import parse_iso
-from pagerduty_port.sandbox.httpserver import Api, Request, Response
-from pagerduty_port.sandbox.pagerduty_state import PagerDutyState
+from pagerduty_port_sandbox.common import parse_iso
+from pagerduty_port_sandbox.httpserver import Api, Request, Response
+from pagerduty_port_sandbox.pagerduty_state import PagerDutyState
 
 MAX_EVENT_BYTES = 512 * 1024
 ACTIONS = ("trigger", "acknowledge", "resolve")

@@ -14,7 +14,7 @@ import sys
 import threading
 from types import FrameType
 
-from pagerduty_port.sandbox import Sandbox
+from pagerduty_port_sandbox import Sandbox
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

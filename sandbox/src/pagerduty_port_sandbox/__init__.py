@@ -1,6 +1,6 @@
 """Local simulators of PagerDuty's REST and Events APIs and of Port's API, for tests and demos.
 
-    from pagerduty_port.sandbox import Sandbox
+    from pagerduty_port_sandbox import Sandbox
 
     with Sandbox() as sb:             # three HTTP servers on 127.0.0.1, ephemeral ports
         requests.get(sb.pagerduty_url + "/incidents", headers=...)
@@ -37,13 +37,13 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, ClassVar
 
-from pagerduty_port.sandbox.events import EventsApi
-from pagerduty_port.sandbox.httpserver import Api, Fault, FaultQueue, SimulatorServer
-from pagerduty_port.sandbox.pagerduty import PagerDutyApi
-from pagerduty_port.sandbox.pagerduty_state import PagerDutyState
-from pagerduty_port.sandbox.port import PortApi
-from pagerduty_port.sandbox.port_state import PortState
-from pagerduty_port.sandbox.recording import RecordedRequest, RequestLog
+from pagerduty_port_sandbox.events import EventsApi
+from pagerduty_port_sandbox.httpserver import Api, Fault, FaultQueue, SimulatorServer
+from pagerduty_port_sandbox.pagerduty import PagerDutyApi
+from pagerduty_port_sandbox.pagerduty_state import PagerDutyState
+from pagerduty_port_sandbox.port import PortApi
+from pagerduty_port_sandbox.port_state import PortState
+from pagerduty_port_sandbox.recording import RecordedRequest, RequestLog
 
 __all__ = ["SERVERS", "PagerDutyState", "PortState", "RecordedRequest", "RequestLog", "Sandbox"]
 

@@ -16,8 +16,8 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from pagerduty_port.sandbox.common import iso_millis, utcnow
-from pagerduty_port.sandbox.port_schema import PortError, normalize_entity, validate_blueprint
+from pagerduty_port_sandbox.common import iso_millis, utcnow
+from pagerduty_port_sandbox.port_schema import PortError, normalize_entity, validate_blueprint
 
 Key = tuple[str, str]
 RUN_FIELDS = ("status", "statusLabel", "link", "summary", "externalRunId")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from pagerduty_port.sandbox.common import parse_iso
+from pagerduty_port_sandbox.common import parse_iso
 
 # `\p{L}` in Port's patterns is "any letter"; `[^\W\d_]` is Python's spelling of it.
 ENTITY_IDENTIFIER = re.compile(r"(?!\.{1,2}$)(?:[^\W\d_]|[0-9@_.+:\\/=-])+")
