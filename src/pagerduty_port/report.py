@@ -65,8 +65,8 @@ class Reporter:
 
     Port is only ever told about progress; it is never told about its own failures. A run log
     line or a run patch that fails goes to the GitHub log with one warning, and that channel is
-    not tried again in this run (a Port that does not answer at all closes both channels), so
-    a Port that is down costs at most one short `log_policy` budget per channel.
+    not tried again in this run (a failed login closes both channels), so a Port that goes
+    down costs at most one short `log_policy` budget per channel.
     """
 
     def __init__(
@@ -159,8 +159,6 @@ class Reporter:
         except ActionError as exc:
             # Said once, to GitHub only: writing this warning to the run log would fail again.
             self._port_log_ok = False
-            if getattr(exc, "unanswered", False):
-                self._port_patch_ok = False
             log.warning(
                 f"Could not write to the Port run log; its lines go to this log only: {exc}"
             )
@@ -174,8 +172,6 @@ class Reporter:
             self.port.update_run(self.run_id, policy=self.log_policy, **fields)
         except ActionError as exc:
             self._port_patch_ok = False
-            if getattr(exc, "unanswered", False):
-                self._port_log_ok = False
             log.warning(f"Could not {what} (not tried again in this run): {exc}")
 
     def link(self, url: str, status_label: str | None = None) -> None:
