@@ -43,6 +43,7 @@ KNOBS = {
 CELL_BOUND = 30.0  # seconds per cell, with room for a loaded machine; the issue asks < 60
 MAX_ATTEMPTS = 5  # RetryPolicy.attempts
 RUN_ID = "r_fault"
+LATENCY = 0.005  # a modest network round trip on every answer
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ def requests_to(sb, endpoint: Endpoint) -> list:
 
 def run_cell(sb, endpoint: Endpoint, overrides: dict[str, str] | None = None):
     sb.port.add_run(RUN_ID)
+    sb.set_latency(LATENCY)
     start = time.monotonic()
     result = run_action(
         endpoint.action, {**inputs(sb, endpoint), **(overrides or {})}, extra_env=KNOBS, timeout=90
@@ -318,3 +320,26 @@ def test_port_refused_fails_naming_port_base_url_before_pagerduty(sandbox):
     assert "port_base_url" in error
     assert sb.requests.filter(server="pagerduty") == []
     assert sb.pagerduty.incidents == {}
+
+
+# ---------------------------------------------------------------------------- inputs named
+def test_a_refused_pagerduty_token_names_pagerduty_token(sandbox):
+    sb = sandbox
+    endpoint = ENDPOINTS["pagerduty_rest"]
+    result = run_cell(sb, endpoint, {"pagerduty_token": "not-a-known-token"})
+    assert result.returncode == 1
+    (error,) = result.errors()
+    assert "HTTP 401" in error
+    assert "pagerduty_token" in error
+    assert "not-a-known-token" not in result.visible
+
+
+def test_an_unknown_routing_key_names_routing_key(sandbox):
+    sb = sandbox
+    endpoint = ENDPOINTS["events_v2"]
+    result = run_cell(sb, endpoint, {"routing_key": "R" * 32})
+    assert result.returncode == 1
+    (error,) = result.errors()
+    assert "POST /v2/enqueue (HTTP 400)" in error
+    assert "routing_key" in error
+    assert len(requests_to(sb, endpoint)) == 1
