@@ -89,6 +89,19 @@ def test_backoff_is_jittered_by_the_random_source(scripted):
     assert t.waits == [0.125, 0.25]  # full jitter: a fraction of 0.5 and of 1.0
 
 
+def test_jitter_is_drawn_below_the_capped_ceiling(scripted):
+    scripted.queue = [(500, {}, b"")] * 5
+    t = FakeTime()
+    send(
+        new_session(),
+        "GET",
+        scripted.url,
+        policy=policy(t, 5, max_wait=2.0, jitter=0.5),
+        describe="t",
+    )
+    assert t.waits == [0.25, 0.5, 1.0, 1.0]  # half of 0.5, 1, 2, then half of the 2 s cap
+
+
 def test_sustained_5xx_stops_at_the_time_budget_before_the_attempts_run_out(scripted):
     scripted.queue = [(503, {}, b"")] * 20
     t = FakeTime()
