@@ -3,58 +3,18 @@
 from __future__ import annotations
 
 import json
-import threading
+import logging
+import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
 from pagerduty_port.errors import PagerDutyError, PortError
-from pagerduty_port.http import RetryPolicy, new_session, send, server_wait
+from pagerduty_port.http import RetryPolicy, Unanswered, new_session, send, server_wait
 from pagerduty_port.pagerduty import PagerDutyClient
 from pagerduty_port.port import PortClient
-
-
-class Scripted:
-    """A server answering from a queue of (status, headers, body); 200 {} once it is empty."""
-
-    def __init__(self) -> None:
-        self.queue: list[tuple[int, dict[str, str], bytes]] = []
-        self.seen: list[tuple[str, str, dict[str, str]]] = []
-        scripted = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _answer(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                scripted.seen.append((self.command, self.path, dict(self.headers)))
-                status, headers, body = (
-                    scripted.queue.pop(0) if scripted.queue else (200, {}, b"{}")
-                )
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = do_PUT = do_PATCH = _answer
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+from scripted import HANG, FakeTime, Scripted
 
 
 @pytest.fixture
@@ -64,18 +24,29 @@ def scripted() -> Iterator[Scripted]:
     s.close()
 
 
-def policy(waits: list[float], attempts: int = 5) -> RetryPolicy:
+def policy(
+    t: FakeTime, attempts: int = 5, *, budget: float = 1000.0, jitter: float = 1.0, **kw
+) -> RetryPolicy:
+    """A policy on fake time; `jitter` is what the random source returns (1.0: no jitter)."""
     return RetryPolicy(
-        attempts=attempts, backoff=0.5, sleep=waits.append, clock=lambda: 1_700_000_000.0
+        attempts=attempts,
+        backoff=0.5,
+        max_wait=kw.pop("max_wait", 60.0),
+        budget=budget,
+        sleep=t.sleep,
+        clock=t.clock,
+        monotonic=t.clock,
+        random=lambda: jitter,
+        **kw,
     )
 
 
 def test_429_waits_as_long_as_retry_after_says(scripted):
     scripted.queue = [(429, {"Retry-After": "7"}, b""), (200, {}, b'{"ok": true}')]
-    waits: list[float] = []
-    response = send(new_session(), "GET", scripted.url + "/x", policy=policy(waits), describe="t")
+    t = FakeTime()
+    response = send(new_session(), "GET", scripted.url + "/x", policy=policy(t), describe="t")
     assert response.status_code == 200
-    assert waits == [7.0]
+    assert t.waits == [7.0]
     assert len(scripted.seen) == 2
 
 
@@ -89,43 +60,113 @@ def test_429_waits_as_long_as_retry_after_says(scripted):
 )
 def test_wait_comes_from_rate_limit_headers(scripted, headers, expected):
     scripted.queue = [(429, headers, b"")]
-    waits: list[float] = []
-    send(new_session(), "GET", scripted.url, policy=policy(waits), describe="t")
-    assert waits == [expected]
+    t = FakeTime()
+    send(new_session(), "GET", scripted.url, policy=policy(t), describe="t")
+    assert t.waits == [expected]
 
 
-def test_server_wait_caps_nothing_itself_but_send_caps_at_max_wait(scripted):
+def test_a_wait_the_server_asks_for_is_capped_at_max_wait(scripted):
     scripted.queue = [(503, {"Retry-After": "3600"}, b"")]
-    waits: list[float] = []
-    pol = RetryPolicy(attempts=3, max_wait=20, sleep=waits.append)
-    send(new_session(), "GET", scripted.url, policy=pol, describe="t")
-    assert waits == [20]
+    t = FakeTime()
+    send(new_session(), "GET", scripted.url, policy=policy(t, 3, max_wait=20), describe="t")
+    assert t.waits == [20]
 
 
-def test_5xx_is_retried_a_bounded_number_of_times(scripted):
+def test_backoff_doubles_up_to_its_cap(scripted):
     scripted.queue = [(500, {}, b"")] * 10
-    waits: list[float] = []
-    response = send(new_session(), "GET", scripted.url, policy=policy(waits, 3), describe="t")
+    t = FakeTime()
+    pol = policy(t, 6, max_wait=3.0)
+    response = send(new_session(), "GET", scripted.url, policy=pol, describe="t")
     assert response.status_code == 500
+    assert len(scripted.seen) == 6
+    assert t.waits == [0.5, 1.0, 2.0, 3.0, 3.0]
+
+
+def test_backoff_is_jittered_by_the_random_source(scripted):
+    scripted.queue = [(503, {}, b"")] * 3
+    t = FakeTime()
+    send(new_session(), "GET", scripted.url, policy=policy(t, 3, jitter=0.25), describe="t")
+    assert t.waits == [0.125, 0.25]  # full jitter: a fraction of 0.5 and of 1.0
+
+
+def test_jitter_is_drawn_below_the_capped_ceiling(scripted):
+    scripted.queue = [(500, {}, b"")] * 5
+    t = FakeTime()
+    send(
+        new_session(),
+        "GET",
+        scripted.url,
+        policy=policy(t, 5, max_wait=2.0, jitter=0.5),
+        describe="t",
+    )
+    assert t.waits == [0.25, 0.5, 1.0, 1.0]  # half of 0.5, 1, 2, then half of the 2 s cap
+
+
+def test_sustained_5xx_stops_at_the_time_budget_before_the_attempts_run_out(scripted):
+    scripted.queue = [(503, {}, b"")] * 20
+    t = FakeTime()
+    start = t.now
+    pol = policy(t, 20, budget=3.0)
+    response = send(new_session(), "GET", scripted.url, policy=pol, describe="t")
+    assert response.status_code == 503
+    assert t.waits == [0.5, 1.0]  # the next wait (2.0) would end past the 3 s budget
     assert len(scripted.seen) == 3
-    assert waits == [0.5, 1.0]
+    assert t.now - start <= 3.0
+
+
+def test_a_retry_after_beyond_the_budget_gives_up_at_once(scripted):
+    scripted.queue = [(429, {"Retry-After": "50"}, b"")] * 3
+    t = FakeTime()
+    response = send(new_session(), "GET", scripted.url, policy=policy(t, budget=30), describe="t")
+    assert response.status_code == 429
+    assert t.waits == []
+    assert len(scripted.seen) == 1
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+def test_408_429_and_5xx_are_retried(scripted, status):
+    scripted.queue = [(status, {}, b"")]
+    t = FakeTime()
+    response = send(new_session(), "POST", scripted.url, policy=policy(t), describe="t")
+    assert response.status_code == 200
+    assert len(scripted.seen) == 2
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
 def test_other_4xx_are_never_retried(scripted, status):
     scripted.queue = [(status, {}, b"{}")]
-    waits: list[float] = []
-    response = send(new_session(), "POST", scripted.url, policy=policy(waits), describe="t")
+    t = FakeTime()
+    response = send(new_session(), "POST", scripted.url, policy=policy(t), describe="t")
     assert response.status_code == status
-    assert waits == []
+    assert t.waits == []
     assert len(scripted.seen) == 1
 
 
-def test_connection_refused_is_retried_then_raised():
-    waits: list[float] = []
-    with pytest.raises(requests.ConnectionError):
-        send(new_session(), "GET", "http://127.0.0.1:9", policy=policy(waits, 3), describe="t")
-    assert waits == [0.5, 1.0]
+def test_connection_refused_is_retried_then_reported_as_unanswered():
+    t = FakeTime()
+    with pytest.raises(Unanswered) as err:
+        send(new_session(), "GET", "http://127.0.0.1:9", policy=policy(t, 3), describe="t")
+    assert t.waits == [0.5, 1.0]
+    assert err.value.attempts == 3
+    assert "connection refused" in str(err.value)
+
+
+def test_each_retry_is_announced_once_through_on_retry_else_in_the_log(scripted, caplog):
+    scripted.queue = [(503, {}, b""), (503, {}, b"")]
+    seen: list[str] = []
+    with caplog.at_level(logging.INFO, logger="pagerduty_port"):
+        send(
+            new_session(),
+            "GET",
+            scripted.url,
+            policy=policy(FakeTime()),
+            describe="A",
+            on_retry=seen.append,
+        )
+        scripted.queue = [(503, {}, b"")]
+        send(new_session(), "GET", scripted.url, policy=policy(FakeTime()), describe="B")
+    assert [m.split(":")[0] for m in seen] == ["A", "A"]
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["B"]
 
 
 def test_server_wait_reads_http_dates():
@@ -176,3 +217,16 @@ def test_port_errors_are_readable_and_login_happens_once(scripted):
     assert "Blueprint with identifier x not found" in str(err.value)
     assert client.logins == 1
     assert next(p for _, p, _ in scripted.seen) == "/v1/auth/access_token"
+
+
+def test_a_server_that_never_answers_costs_at_most_the_time_budget(scripted):
+    """Each attempt's read timeout is cut to what is left of the budget (real time, a bound)."""
+    scripted.queue = [(HANG, {}, b"")] * 10
+    pol = RetryPolicy(
+        attempts=10, backoff=0.01, budget=0.6, timeout=(1.0, 5.0), sleep=lambda s: None
+    )
+    start = time.monotonic()
+    with pytest.raises(Unanswered) as err:
+        send(new_session(), "GET", scripted.url, policy=pol, describe="t")
+    assert time.monotonic() - start < 2.0
+    assert "no response within the timeout" in str(err.value)

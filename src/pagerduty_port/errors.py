@@ -31,8 +31,10 @@ class ApiError(ActionError):
         details: list[str] | None = None,
         method: str = "",
         path: str = "",
+        unanswered: bool = False,
     ) -> None:
         self.status = status
+        self.unanswered = unanswered  # no HTTP answer at all: refused, dropped or timed out
         self.code = code
         self.details = details or []
         self.method = method
@@ -48,6 +50,12 @@ class ApiError(ActionError):
 
 class PagerDutyError(ApiError):
     service = "PagerDuty"
+
+
+class EventsError(PagerDutyError):
+    """The Events API v2: its own base URL and credentials (the routing key)."""
+
+    service = "PagerDuty Events"
 
 
 class PortError(ApiError):

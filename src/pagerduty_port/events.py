@@ -8,8 +8,8 @@ from typing import Any
 
 import requests
 
-from .errors import PagerDutyError
-from .http import RetryPolicy, json_or_none, send, short_text
+from .errors import EventsError
+from .http import RetryPolicy, Unanswered, json_or_none, send, short_text
 from .settings import PAGERDUTY_EVENTS_URL
 
 MAX_BODY_BYTES = 512 * 1024
@@ -36,33 +36,36 @@ class EventsClient:
     def enqueue(self, event: dict[str, Any]) -> dict[str, Any]:
         body = encode_event(event)
         if len(body) > MAX_BODY_BYTES:
-            raise PagerDutyError(
+            raise EventsError(
                 f"the event is {len(body)} bytes; the Events API accepts at most {MAX_BODY_BYTES}",
                 method="POST",
                 path="/v2/enqueue",
             )
-        response = send(
-            self.session,
-            "POST",
-            self.base_url + "/v2/enqueue",
-            policy=self.policy,
-            describe="PagerDuty Events POST /v2/enqueue",
-            on_retry=self.on_retry,
-            data=body,
-            headers={"Content-Type": "application/json"},
-        )
+        try:
+            response = send(
+                self.session,
+                "POST",
+                self.base_url + "/v2/enqueue",
+                policy=self.policy,
+                describe="PagerDuty Events POST /v2/enqueue",
+                on_retry=self.on_retry,
+                data=body,
+                headers={"Content-Type": "application/json"},
+            )
+        except Unanswered as exc:
+            raise EventsError(str(exc), method="POST", path="/v2/enqueue", unanswered=True) from exc
         data = json_or_none(response)
         if response.status_code >= 400:
             if isinstance(data, dict) and ("message" in data or "errors" in data):
                 errors = data.get("errors")
-                raise PagerDutyError(
+                raise EventsError(
                     str(data.get("message") or data.get("status") or response.reason),
                     status=response.status_code,
                     details=[str(e) for e in errors] if isinstance(errors, list) else [],
                     method="POST",
                     path="/v2/enqueue",
                 )
-            raise PagerDutyError(
+            raise EventsError(
                 short_text(response),
                 status=response.status_code,
                 method="POST",

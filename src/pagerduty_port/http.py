@@ -1,9 +1,15 @@
-"""Bounded retries shared by every client: 429, 5xx and dropped connections, honouring
-the wait the server asks for (Retry-After, ratelimit-reset, x-ratelimit-reset)."""
+"""One retry policy for every request (PagerDuty REST, Events v2, Port): bounded attempts and
+a bounded total time, capped exponential backoff with full jitter, and the server's own wait
+(Retry-After, ratelimit-reset, x-ratelimit-reset) honoured up to the cap.
+
+Every attempt has a (connect, read) timeout, shortened to what is left of the time budget, so a
+server that never answers costs at most `budget` seconds per request.
+"""
 
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,21 +20,51 @@ import requests
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-TIMEOUT = (10.0, 60.0)  # connect, read
+# 408 and 429 ask for a retry; 5xx are the server's own failures. Any other 4xx is final
+# (401 is left to the Port client, which logs in again once).
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+TIMEOUT = (5.0, 15.0)  # connect, read
 USER_AGENT = "pagerduty-port-actions/0.1 (+https://github.com/)"
 _EPOCH_THRESHOLD = 1_000_000_000  # a reset value this large is a Unix time, not a delay
+_MIN_ATTEMPT_TIME = 0.05  # too little budget left to be worth another attempt
+
+
+class Unanswered(Exception):
+    """No HTTP answer at all: refused, dropped, or nothing within the timeout, every attempt."""
+
+    def __init__(self, reason: str, attempts: int, elapsed: float) -> None:
+        self.reason = reason
+        self.attempts = attempts
+        self.elapsed = elapsed
+        plural = "s" if attempts != 1 else ""
+        super().__init__(f"no answer ({reason}) after {attempts} attempt{plural} in {elapsed:.1f}s")
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try: `attempts` in total, exponential backoff, each wait capped at `max_wait`."""
+    """How hard to try one request.
+
+    `attempts` in total, within `budget` seconds from the first send to the last answer.
+    Waits grow as `backoff * 2**n`, capped at `max_wait`, drawn uniformly below that (full
+    jitter); a wait the server asks for is used as given, capped at `max_wait`. A wait that
+    would overrun the budget ends the retries at once. `clock` is wall time (for HTTP dates and
+    epoch resets), `monotonic` measures the budget; both, `sleep` and `random` are injectable.
+    """
 
     attempts: int = 5
     backoff: float = 1.0
-    max_wait: float = 60.0
+    max_wait: float = 10.0
+    budget: float = 30.0
+    timeout: tuple[float, float] = TIMEOUT
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     clock: Callable[[], float] = field(default=time.time, compare=False)
+    monotonic: Callable[[], float] = field(default=time.monotonic, compare=False)
+    random: Callable[[], float] = field(default=random.random, compare=False)
+
+    def backoff_wait(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(max_wait, backoff * 2**(attempt-1)))."""
+        ceiling = min(self.max_wait, self.backoff * 2 ** (attempt - 1))
+        return ceiling * self.random()
 
 
 def server_wait(
@@ -69,37 +105,61 @@ def send(
     on_retry: Callable[[str], None] | None = None,
     **kwargs: Any,
 ) -> requests.Response:
-    """Send one request, retrying what is safe to retry; returns the last response.
+    """Send one request, retrying what is safe to retry; returns the last answer.
 
-    Connection errors are retried for every method: the callers make their writes
-    idempotent (incident keys, upserts) so a replay cannot duplicate anything.
+    Raises `Unanswered` when no attempt got an HTTP answer. Each retry is announced once:
+    through `on_retry` when given, else in this module's log. Connection errors are retried
+    for every method: the callers make their writes idempotent (incident keys, upserts) so a
+    replay cannot duplicate anything.
     """
-    kwargs.setdefault("timeout", TIMEOUT)
-    for attempt in range(1, policy.attempts + 1):
-        last = attempt == policy.attempts
+    start = policy.monotonic()
+    attempt = 0
+    while True:
+        attempt += 1
+        left = policy.budget - (policy.monotonic() - start)
+        connect, read = policy.timeout
+        left = max(left, _MIN_ATTEMPT_TIME)
+        timeout = (min(connect, left), min(read, left))
+        response: requests.Response | None = None
         try:
-            response = session.request(method, url, **kwargs)
+            answer = session.request(method, url, timeout=timeout, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            if last:
-                raise
-            reason = f"connection failed ({type(exc).__name__})"
-            wait = min(policy.max_wait, policy.backoff * 2 ** (attempt - 1))
+            reason = _transport_reason(exc)
+            wait = policy.backoff_wait(attempt)
         else:
-            if response.status_code not in RETRY_STATUSES or last:
+            if answer.status_code not in RETRY_STATUSES:
+                return answer
+            response = answer
+            reason = f"HTTP {answer.status_code}"
+            asked = server_wait(answer, policy.clock)
+            wait = asked if asked is not None else policy.backoff_wait(attempt)
+        wait = min(policy.max_wait, wait)
+        elapsed = policy.monotonic() - start
+        out_of_time = elapsed + wait + _MIN_ATTEMPT_TIME > policy.budget
+        if attempt >= policy.attempts or out_of_time:
+            if response is not None:
                 return response
-            reason = f"HTTP {response.status_code}"
-            asked = server_wait(response, policy.clock)
-            wait = asked if asked is not None else policy.backoff * 2 ** (attempt - 1)
-            wait = min(policy.max_wait, wait)
+            raise Unanswered(reason, attempt, elapsed)
         message = (
             f"{describe}: {reason}; retrying in {wait:.1f}s "
             f"(attempt {attempt + 1} of {policy.attempts})"
         )
-        log.info(message)
         if on_retry is not None:
             on_retry(message)
+        else:
+            log.info(message)
         policy.sleep(wait)
-    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _transport_reason(exc: Exception) -> str:
+    if isinstance(exc, requests.Timeout):
+        return "no response within the timeout"
+    text = str(exc)
+    if "refused" in text.lower():
+        return "connection refused"
+    if "aborted" in text.lower() or "reset" in text.lower() or "closed" in text.lower():
+        return "connection dropped"
+    return f"connection failed ({type(exc).__name__})"
 
 
 def new_session() -> requests.Session:

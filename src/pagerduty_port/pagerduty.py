@@ -9,7 +9,7 @@ from urllib.parse import quote
 import requests
 
 from .errors import PagerDutyError
-from .http import RetryPolicy, json_or_none, send, short_text
+from .http import RetryPolicy, Unanswered, json_or_none, send, short_text
 from .settings import PAGERDUTY_API_URL
 
 ACCEPT = "application/vnd.pagerduty+json;version=2"
@@ -81,17 +81,20 @@ class PagerDutyClient:
             headers["From"] = from_email
         if self.before_request is not None:
             self.before_request()
-        response = send(
-            self.session,
-            method,
-            self.base_url + path,
-            policy=self.policy,
-            describe=f"PagerDuty {method} {path}",
-            on_retry=self.on_retry,
-            headers=headers,
-            params=params,
-            json=body,
-        )
+        try:
+            response = send(
+                self.session,
+                method,
+                self.base_url + path,
+                policy=self.policy,
+                describe=f"PagerDuty {method} {path}",
+                on_retry=self.on_retry,
+                headers=headers,
+                params=params,
+                json=body,
+            )
+        except Unanswered as exc:
+            raise PagerDutyError(str(exc), method=method, path=path, unanswered=True) from exc
         if self.after_response is not None:
             self.after_response(response)
         if response.status_code >= 400:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -12,7 +12,7 @@ from urllib.parse import quote
 import requests
 
 from .errors import PortError
-from .http import RetryPolicy, json_or_none, send, short_text
+from .http import RetryPolicy, Unanswered, json_or_none, send, short_text
 from .masking import SECRETS
 
 BULK_MAX_ENTITIES = 20
@@ -50,6 +50,15 @@ class BulkResult:
 
 
 class PortClient:
+    """Port's API with one access token per run.
+
+    It reports nothing itself: a retry line goes to this package's log only, never through a
+    callback, so writing to Port's run log can never call back into the client that is failing.
+    No lock is held across a request: the token lock guards two fields, and the login lock,
+    which serialises logins so concurrent writers share one, is only ever waited on for a
+    bounded time.
+    """
+
     def __init__(
         self,
         session: requests.Session,
@@ -58,30 +67,42 @@ class PortClient:
         client_secret: str,
         *,
         policy: RetryPolicy | None = None,
-        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
         self._client_id = client_id
         self._client_secret = client_secret
         self.policy = policy or RetryPolicy()
-        self.on_retry = on_retry
         self._token: str | None = None
         self._expires_at = 0.0
-        self._lock = threading.Lock()
+        self._token_lock = threading.Lock()
+        self._login_lock = threading.Lock()
         self.logins = 0
 
+    def _send(
+        self, method: str, path: str, policy: RetryPolicy, describe: str, **kwargs: Any
+    ) -> requests.Response:
+        try:
+            return send(
+                self.session,
+                method,
+                self.base_url + path,
+                policy=policy,
+                describe=describe,
+                **kwargs,
+            )
+        except Unanswered as exc:
+            raise PortError(str(exc), method=method, path=path, unanswered=True) from exc
+
     # Auth ------------------------------------------------------------------------------
-    def login(self) -> None:
+    def login(self, policy: RetryPolicy | None = None) -> None:
         """Exchange the client credentials for an access token (masked at once)."""
         path = "/v1/auth/access_token"
-        response = send(
-            self.session,
+        response = self._send(
             "POST",
-            self.base_url + path,
-            policy=self.policy,
-            describe="Port login",
-            on_retry=self.on_retry,
+            path,
+            policy or self.policy,
+            "Port login",
             json={"clientId": self._client_id, "clientSecret": self._client_secret},
         )
         data = json_or_none(response)
@@ -100,16 +121,38 @@ class PortClient:
             )
         token = str(data["accessToken"])
         SECRETS.add(token)
-        self._token = token
         expires_in = float(data.get("expiresIn") or 3600)
-        self._expires_at = time.monotonic() + max(0.0, expires_in - _EXPIRY_MARGIN)
-        self.logins += 1
+        with self._token_lock:
+            self._token = token
+            self._expires_at = time.monotonic() + max(0.0, expires_in - _EXPIRY_MARGIN)
+            self.logins += 1
 
-    def _auth(self) -> str:
-        with self._lock:
+    def _current_token(self) -> str | None:
+        with self._token_lock:
             if self._token is None or time.monotonic() >= self._expires_at:
-                self.login()
-            return f"Bearer {self._token}"
+                return None
+            return self._token
+
+    def _auth(self, policy: RetryPolicy) -> str:
+        token = self._current_token()
+        if token is None:
+            # One login at a time; a caller that cannot get its turn within its own budget
+            # gives up instead of waiting behind a login that may never end.
+            if not self._login_lock.acquire(timeout=policy.budget):
+                raise PortError(
+                    "timed out waiting for another Port login to finish",
+                    method="POST",
+                    path="/v1/auth/access_token",
+                    unanswered=True,
+                )
+            try:
+                token = self._current_token()
+                if token is None:
+                    self.login(policy)
+                    token = self._current_token()
+            finally:
+                self._login_lock.release()
+        return f"Bearer {token}"
 
     def request(
         self,
@@ -119,27 +162,27 @@ class PortClient:
         params: dict[str, Any] | None = None,
         body: Any = None,
         allow: Iterable[int] = (),
+        policy: RetryPolicy | None = None,
     ) -> tuple[int, Any]:
         """Send an authenticated request; returns (status, JSON) or raises PortError.
 
         A 401 gets one fresh login and one more try: a long sync can outlive its token, and
         Port may revoke a token before the `expiresIn` it announced.
         """
+        policy = policy or self.policy
         for attempt in (1, 2):
-            response = send(
-                self.session,
+            response = self._send(
                 method,
-                self.base_url + path,
-                policy=self.policy,
-                describe=f"Port {method} {path}",
-                on_retry=self.on_retry,
-                headers={"Authorization": self._auth()},
+                path,
+                policy,
+                f"Port {method} {path}",
+                headers={"Authorization": self._auth(policy)},
                 params=params,
                 json=body,
             )
             if response.status_code != 401 or attempt == 2:
                 break
-            with self._lock:
+            with self._token_lock:
                 self._token = None
         if response.status_code >= 400 and response.status_code not in set(allow):
             raise error_from_response(response, method, path)
@@ -153,26 +196,27 @@ class PortClient:
         *,
         termination_status: str | None = None,
         status_label: str | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
         body: dict[str, Any] = {"message": message}
         if termination_status:
             body["terminationStatus"] = termination_status
         if status_label:
             body["statusLabel"] = status_label
-        self.request("POST", f"/v1/actions/runs/{_q(run_id)}/logs", body=body)
+        self.request("POST", f"/v1/actions/runs/{_q(run_id)}/logs", body=body, policy=policy)
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         _, data = self.request("GET", f"/v1/actions/runs/{_q(run_id)}")
         return (data or {}).get("run") or {}
 
-    def update_run(self, run_id: str, **fields: Any) -> None:
+    def update_run(self, run_id: str, *, policy: RetryPolicy | None = None, **fields: Any) -> None:
         """PATCH the run; only Port's keys (status, statusLabel, link, summary, externalRunId)."""
         allowed = {"status", "statusLabel", "link", "summary", "externalRunId"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"Port runs do not accept {sorted(unknown)}")
         body = {k: v for k, v in fields.items() if v is not None}
-        self.request("PATCH", f"/v1/actions/runs/{_q(run_id)}", body=body)
+        self.request("PATCH", f"/v1/actions/runs/{_q(run_id)}", body=body, policy=policy)
 
     # Entities --------------------------------------------------------------------------
     @staticmethod

@@ -13,6 +13,7 @@ from typing import Any
 import github_action_utils as gha
 
 from .errors import ActionError, PortError
+from .http import RetryPolicy
 from .masking import SECRETS
 from .port import PortClient
 
@@ -54,8 +55,19 @@ def setup_logging(environ: Mapping[str, str]) -> None:
     root.propagate = False
 
 
+# Reporting to Port is a side channel: a run log or a run patch that does not answer must not
+# stall the operation it reports on, so these calls get a short budget of their own.
+REPORT_POLICY = RetryPolicy(attempts=3, backoff=0.5, max_wait=2.0, budget=6.0, timeout=(3.0, 5.0))
+
+
 class Reporter:
-    """Progress for one run, mirrored to Port's run log when Port and a run id are known."""
+    """Progress for one run, mirrored to Port's run log when Port and a run id are known.
+
+    Port is only ever told about progress; it is never told about its own failures. A run log
+    line or a run patch that fails goes to the GitHub log with one warning, and that channel is
+    not tried again in this run (a failed login closes both channels), so a Port that goes
+    down costs at most one short `log_policy` budget per channel.
+    """
 
     def __init__(
         self,
@@ -64,12 +76,15 @@ class Reporter:
         *,
         report_status: bool = False,
         environ: Mapping[str, str] | None = None,
+        log_policy: RetryPolicy = REPORT_POLICY,
     ) -> None:
         self.port = port
         self.run_id = run_id
         self.report_status = report_status
         self.environ = os.environ if environ is None else environ
+        self.log_policy = log_policy
         self._port_log_ok = port is not None and run_id is not None
+        self._port_patch_ok = port is not None and run_id is not None
         self._links: list[str] = []
         self.run_finished = False
         self.outputs: dict[str, str] = {}
@@ -85,17 +100,28 @@ class Reporter:
         if self.port is None:
             log.info("Port credentials not given: skipping Port (no run log, no catalogue update).")
         else:
-            self.port.login()
+            try:
+                self.port.login()
+            except ActionError:
+                self.port_down()  # the failure is reported to GitHub only: Port cannot take it
+                raise
             if self.run_id is None:
                 log.info("No Port run id (port_context.run_id or port_run_id): no run log.")
             else:
                 self._check_run(self.port, self.run_id)
         self.progress(first_message)
 
+    def port_down(self) -> None:
+        """Stop writing to the Port run: Port itself is what failed."""
+        self._port_log_ok = False
+        self._port_patch_ok = False
+
     def _check_run(self, port: PortClient, run_id: str) -> None:
         try:
             status = port.get_run(run_id).get("status")
         except PortError as exc:
+            if exc.unanswered:
+                self.port_down()
             if exc.status == 404:
                 raise ActionError(
                     f"Port has no action run {run_id}: {exc.reason}. Check the run id in "
@@ -129,22 +155,34 @@ class Reporter:
         assert self.port is not None
         assert self.run_id is not None
         try:
-            self.port.add_run_log(self.run_id, SECRETS.scrub(message))
+            self.port.add_run_log(self.run_id, SECRETS.scrub(message), policy=self.log_policy)
         except ActionError as exc:
-            # A run log that cannot be written must not hide the real outcome; say so once.
+            # Said once, to GitHub only: writing this warning to the run log would fail again.
             self._port_log_ok = False
-            log.warning(f"Could not write to the Port run log, continuing without it: {exc}")
+            log.warning(
+                f"Could not write to the Port run log; its lines go to this log only: {exc}"
+            )
+
+    def _patch_run(self, what: str, **fields: Any) -> None:
+        if not self._port_patch_ok:
+            return
+        assert self.port is not None
+        assert self.run_id is not None
+        try:
+            self.port.update_run(self.run_id, policy=self.log_policy, **fields)
+        except ActionError as exc:
+            self._port_patch_ok = False
+            log.warning(f"Could not {what} (not tried again in this run): {exc}")
 
     def link(self, url: str, status_label: str | None = None) -> None:
         """Attach `url` to the Port run (each PATCH replaces the list, so keep them all)."""
         if url not in self._links:
             self._links.append(url)
-        if self.port is None or self.run_id is None or self.run_finished:
+        if self.run_finished:
             return
-        try:
-            self.port.update_run(self.run_id, link=list(self._links), statusLabel=status_label)
-        except ActionError as exc:
-            log.warning(f"Could not link the Port run to {url}: {exc}")
+        self._patch_run(
+            f"link the Port run to {url}", link=list(self._links), statusLabel=status_label
+        )
 
     def set_outputs(self, values: Mapping[str, Any]) -> None:
         for name, value in values.items():
@@ -166,21 +204,25 @@ class Reporter:
         """Mark the Port run SUCCESS/FAILURE, only when asked to and while it is still open."""
         if not self.report_status or self.run_finished:
             return
-        if self.port is None or self.run_id is None:
-            return
-        try:
-            self.port.update_run(self.run_id, status=status, statusLabel=label)
-        except ActionError as exc:
-            log.warning(f"Could not mark the Port run {status}: {exc}")
+        self._patch_run(f"mark the Port run {status}", status=status, statusLabel=label)
 
     def succeed(self, label: str) -> None:
         self._set_status("SUCCESS", label)
 
     def fail(self, reason: str) -> None:
         """Print ::error, write the reason to the Port run, and mark it failed if asked to."""
+        reason = self.fail_locally(reason)
+        self.fail_in_port(reason)
+
+    def fail_locally(self, reason: str) -> str:
+        """The ::error line and the job summary; returns the reason, secrets scrubbed."""
         reason = SECRETS.scrub(reason)
         log.error(reason)
         quoted = "\n".join(f"> {line}" for line in reason.splitlines())
         self.summary(f"### Failed\n\n{quoted}\n")
-        self._to_port(f"Failed: {reason}")
+        return reason
+
+    def fail_in_port(self, reason: str) -> None:
+        """The failure in the Port run (bounded by `log_policy`; skipped once Port is down)."""
+        self._to_port(f"Failed: {SECRETS.scrub(reason)}")
         self._set_status("FAILURE", "Failed")

@@ -116,3 +116,21 @@ def read_mapping(inputs: Inputs, environ: Mapping[str, str]) -> MappingConfig:
         "Input 'blueprint' is deprecated and has no effect: the mapping names the blueprint."
     )
     return mapping
+
+
+# The whole step's deadline. Incident operations run while something is on fire: a stuck one
+# must fail fast and say so. A sync of a large account legitimately takes longer.
+TIMEOUT_MINUTES_DEFAULTS = {"sync": 60.0}
+TIMEOUT_MINUTES_DEFAULT = 10.0
+TIMEOUT_MINUTES_MAX = 360.0  # GitHub's own limit for a job
+
+
+def read_timeout_minutes(inputs: Inputs, operation: str) -> float:
+    """`timeout_minutes`: minutes, more than 0 (fractions allowed); defaults per operation."""
+    default = TIMEOUT_MINUTES_DEFAULTS.get(operation, TIMEOUT_MINUTES_DEFAULT)
+    minutes = inputs.number(
+        "timeout_minutes", default=default, minimum=0.0, maximum=TIMEOUT_MINUTES_MAX
+    )
+    if minutes <= 0:
+        raise InputError("timeout_minutes", f"got {minutes:g}; expected more than 0 minutes.")
+    return minutes

@@ -250,6 +250,8 @@ class Sandbox:
         *,
         after: int = 0,
         process: bool = False,
+        drop: bool = False,
+        hold: float = 0.0,
     ) -> None:
         """Answer the next `times` requests matching `method` and `path_regex` with `status`.
 
@@ -263,11 +265,20 @@ class Sandbox:
         part-way (e.g. `after=3`: the fourth matching request fails). With `process=True` the
         simulator still handles the request (an incident is created, an entity written...) and
         only the answer is replaced: a response lost on the way back.
+
+        Faults without an HTTP answer: `drop=True` closes the connection without answering (a
+        dropped connection; `status` is unused and the request is recorded with status 0).
+        `hold` keeps the request that many seconds before answering with `status`, or before
+        dropping it; a `hold` longer than the client's read timeout is an answer that never
+        comes. A held request is recorded when it arrives, and gives up at once when the
+        sandbox stops. For a refused connection, point the client at a port nothing listens on.
         """
         if server not in SERVERS:
             raise ValueError(f"server must be one of {SERVERS}, not {server!r}")
         if times < 1:
             raise ValueError("times must be at least 1")
+        if hold < 0:
+            raise ValueError("hold must be at least 0 seconds")
         self._faults[server].add(
             Fault(
                 method=method.upper(),
@@ -278,6 +289,8 @@ class Sandbox:
                 remaining=times,
                 skip=after,
                 process=process,
+                drop=drop,
+                hold=hold,
             )
         )
 

@@ -100,6 +100,8 @@ class Fault:
     remaining: int
     skip: int = 0  # matching requests to let through first (a failure mid-way through a read)
     process: bool = False  # handle the request anyway, then lose its answer
+    drop: bool = False  # close the connection without any answer
+    hold: float = 0.0  # seconds to hold the request before answering (or dropping)
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method in ("*", method)) and self.path.search(path) is not None
@@ -266,6 +268,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=body,
         )
         fault = server.faults.take(request.method, request.path)
+        if fault is not None and (fault.drop or fault.hold > 0):
+            if fault.process:
+                server.api.respond(request)
+            # Recorded on arrival: a client that gave up waiting still sees its request counted.
+            server.log.append(replace(recorded, status=0 if fault.drop else fault.status))
+            if fault.hold > 0:
+                server.stopping.wait(fault.hold)  # ends early when the simulator stops
+            if fault.drop or server.stopping.is_set():
+                self.close_connection = True
+                return
+            self._write(server.api.fault_response(fault))
+            return
         if fault is None:
             response = server.api.respond(request)
         else:
@@ -306,6 +320,7 @@ class SimulatorServer(ThreadingHTTPServer):
         self.log = log
         self.faults = faults
         self.latency = 0.0  # seconds added to every answer (benchmarks: a network's round trip)
+        self.stopping = threading.Event()  # set by stop(): held requests give up at once
         self._thread: threading.Thread | None = None
 
     @property
@@ -325,6 +340,7 @@ class SimulatorServer(ThreadingHTTPServer):
             self._thread.start()
 
     def stop(self) -> None:
+        self.stopping.set()
         if self._thread is not None:
             self.shutdown()
             self._thread.join(timeout=5)

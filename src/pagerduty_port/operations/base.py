@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import requests
 
 from ..errors import ActionError, InputError
+from ..http import RetryPolicy
 from ..inputs import Inputs
 from ..pagerduty import PagerDutyClient
 from ..port import PortClient
@@ -25,6 +26,7 @@ class Runtime:
     session: requests.Session
     reporter: Reporter
     port: PortClient | None
+    policy: RetryPolicy = field(default_factory=RetryPolicy)  # for every client built here
     sleep: Callable[[float], None] = time.sleep
     _pagerduty: PagerDutyClient | None = field(default=None, repr=False)
 
@@ -39,6 +41,7 @@ class Runtime:
                 self.session,
                 token,
                 self.common.pagerduty_api_url,
+                policy=self.policy,
                 on_retry=self.reporter.progress,
                 before_request=limiter.before_request,
                 after_response=limiter.after_response,

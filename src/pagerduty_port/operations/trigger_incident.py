@@ -253,7 +253,9 @@ class TriggerIncident:
             key = source.get("incident_key") or settings.dedup_from_context
             reporter.progress(f"Using incident {source['id']}'s key as the dedup key.")
             event["dedup_key"] = key
-        events = EventsClient(runtime.session, settings.events_url, on_retry=reporter.progress)
+        events = EventsClient(
+            runtime.session, settings.events_url, policy=runtime.policy, on_retry=reporter.progress
+        )
         result = events.enqueue(event)
         dedup_key = result.get("dedup_key") or event.get("dedup_key") or ""
         reporter.progress(
