@@ -33,15 +33,16 @@ PLACEHOLDER_REF = "v1"
 PORT_ORG = "YOUR_GITHUB_ORG"
 PORT_REPO = "YOUR_REPO"
 
-#: The inputs each operation's code requires. No action.yml marks an input `required: true`,
-#: because the runner does not enforce it (the code validates instead), so this list is the
-#: contract the examples are held to. trigger-incident needs `summary` only for `trigger`
-#: (see `required_inputs`).
+#: The inputs each operation always needs: those its action.yml marks `required: true`
+#: (tests/test_action_metadata.py holds the code to the same list). trigger-incident needs
+#: `summary` only for `trigger` (see `required_inputs`).
 REQUIRED_INPUTS: dict[str, set[str]] = {
-    "create-incident": {"title", "from", "pagerduty_token"},
-    "trigger-incident": {"routing_key"},
-    "escalate": {"from", "pagerduty_token"},
-    "sync": {"pagerduty_token"},
+    path.parent.name: {
+        name
+        for name, spec in (yaml.safe_load(path.read_text()).get("inputs") or {}).items()
+        if (spec or {}).get("required")
+    }
+    for path in sorted(REPO.glob("*/action.yml"))
 }
 #: What Port must put in `port_context` for the actions to find the run, entity and relations.
 PORT_CONTEXT_KEYS = {"blueprint", "entity", "run_id", "relations"}

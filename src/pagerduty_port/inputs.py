@@ -43,11 +43,15 @@ class Inputs:
         self._environ = environ
         self.deprecations: list[str] = []
 
-    def raw(self, name: str, aliases: Iterable[str] = ()) -> str | None:
+    def raw(
+        self, name: str, aliases: Iterable[str] = (), *, declared_default: str | None = None
+    ) -> str | None:
         """The input's value, or the first deprecated alias that was given, else None.
 
         `port-context` is accepted as well as `port_context`: the runner passes an input under
-        the name the workflow used (hyphens kept), declared or not.
+        the name the workflow used (hyphens kept), declared or not. The runner also passes an
+        input's `declared_default` when the workflow did not set it, so a given alias wins
+        over a value equal to that default.
         """
         value = self._environ.get(env_name(name), "")
         kebab = name.replace("_", "-")
@@ -65,7 +69,7 @@ class Inputs:
             alias_value = self._environ.get(env_name(alias), "")
             if alias_value == "":
                 continue
-            if value == "":
+            if value in ("", declared_default):
                 self.deprecations.append(f"Input '{alias}' is deprecated; use '{name}' instead.")
                 value = alias_value
             elif alias_value != value:
@@ -86,7 +90,7 @@ class Inputs:
         max_length: int | None = None,
         strip: bool = True,
     ) -> str | None:
-        value = self.raw(name, aliases)
+        value = self.raw(name, aliases, declared_default=default)
         if value is not None and strip:
             value = value.strip() or None
         if value is None:

@@ -89,7 +89,10 @@ def read_common(inputs: Inputs, environ: Mapping[str, str] | None = None) -> Com
         run_id=run_id,
         pagerduty_token=token,
         pagerduty_api_url=inputs.url("pagerduty_api_url", default=PAGERDUTY_API_URL),
-        blueprint=inputs.text("blueprint", aliases=("blueprintIdentifier",)) or INCIDENT_BLUEPRINT,
+        blueprint=inputs.text(
+            "blueprint", aliases=("blueprintIdentifier",), default=INCIDENT_BLUEPRINT
+        )
+        or INCIDENT_BLUEPRINT,
         report_status=inputs.boolean("report_status", default=False),
         github=GitHubRun.from_environ(environ),
     )
