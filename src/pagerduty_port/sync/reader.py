@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..errors import PagerDutyError
+from ..errors import InputError, PagerDutyError
 from ..pagerduty import OFFSET_CAP, PAGE_LIMIT, PagerDutyClient
 from .mapping import Resource
 
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 MAX_WINDOW = timedelta(days=179)  # PagerDuty accepts at most 6 months per incidents query
 SLICE_TARGET = 8_000  # aim below the cap so a slice that grows during the read still fits
 DEFAULT_INCIDENT_DAYS = 30
+ONCALL_MONTHS_AHEAD = 3  # Ocean's default oncalls window: now to 3 x 30 days ahead
 _MIN_SLICE = timedelta(seconds=2)
 _FUTURE = timedelta(minutes=1)
 _ANALYTICS_REFUSED = (401, 402, 403)
@@ -59,6 +60,31 @@ def query_params(params: dict[str, Any], *, skip: tuple[str, ...] = ()) -> list[
         else:
             out.append((key, _scalar(value)))
     return out
+
+
+def oncall_params(params: dict[str, Any], now: datetime) -> list[tuple[str, Any]]:
+    """The /oncalls query with Ocean's window: from now to three months ahead by default, as
+    Ocean's integration reads it, so Port shows who is on call next week, not only now.
+
+    `since`/`until` in apiQueryParams set another window, as Ocean's whole months (30 days:
+    `since` back, `until` ahead, from now) or as ISO 8601 date-times.
+    """
+    window = []
+    for name, months, sign in (("since", 0, -1), ("until", ONCALL_MONTHS_AHEAD, 1)):
+        value = params.get(name, months)
+        moment: datetime | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            moment = now + sign * timedelta(days=30 * value)
+        elif isinstance(value, str):
+            moment = parse_time(value)
+        if moment is None:
+            raise InputError(
+                "mapping",
+                f"oncalls apiQueryParams.{name} is {value!r}; expected whole months "
+                "(as in Ocean: since back, until ahead) or an ISO 8601 date-time.",
+            )
+        window.append((name, iso(moment)))
+    return [*query_params(params, skip=("since", "until")), *window]
 
 
 def _scalar(value: Any) -> Any:
@@ -117,7 +143,10 @@ class PagerDutyReader:
         if kind == "users" and not resource.api_query_params:
             yield from _chunks(self.users(), PAGE_LIMIT)
             return
-        for page in self._list(kind, query_params(resource.api_query_params)):
+        params = query_params(resource.api_query_params)
+        if kind == "oncalls":
+            params = oncall_params(resource.api_query_params, self.now())
+        for page in self._list(kind, params):
             if kind == "services":
                 self._enrich_services(page, resource)
             elif kind == "escalation_policies":
