@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
+from contracts import skip_or_fail
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 PORT_SPEC = REPO.parent / "shared" / "contracts" / "port" / "apispec.yaml"
@@ -608,14 +610,14 @@ def test_blueprint_relations_point_at_shipped_blueprints() -> None:
 
 def test_port_actions_validate_against_ports_spec() -> None:
     if port_spec() is None:
-        pytest.skip("../shared/contracts/port/apispec.yaml is not present")
+        skip_or_fail("../shared/contracts/port/apispec.yaml is not present")
     problems = check_against_spec(port_actions(), "/v1/actions")
     assert not problems, "\n".join(problems)
 
 
 def test_blueprints_validate_against_ports_spec() -> None:
     if port_spec() is None:
-        pytest.skip("../shared/contracts/port/apispec.yaml is not present")
+        skip_or_fail("../shared/contracts/port/apispec.yaml is not present")
     assert blueprints(), "examples/port/blueprints is empty"
     problems = check_against_spec(blueprints(), "/v1/blueprints")
     assert not problems, "\n".join(problems)
@@ -774,7 +776,7 @@ def test_a_reusable_call_whose_fallback_drifts_is_reported(copy: Path) -> None:
 
 def test_a_broken_port_action_fails_the_spec_check(tmp_path: Path) -> None:
     if port_spec() is None:
-        pytest.skip("../shared/contracts/port/apispec.yaml is not present")
+        skip_or_fail("../shared/contracts/port/apispec.yaml is not present")
     data = json.loads((EXAMPLES / "port" / "actions" / "create-incident.json").read_text())
     data["invocationMethod"]["workflowInput"] = data["invocationMethod"].pop("workflowInputs")
     broken = tmp_path / "broken.json"
@@ -784,7 +786,7 @@ def test_a_broken_port_action_fails_the_spec_check(tmp_path: Path) -> None:
 
 def test_a_broken_blueprint_fails_the_spec_check(tmp_path: Path) -> None:
     if port_spec() is None or not blueprints():
-        pytest.skip("no spec or no blueprints")
+        skip_or_fail("no spec or no blueprints")
     data = json.loads(blueprints()[0].read_text())
     data["identifier"] = "has spaces"
     broken = tmp_path / "broken.json"
