@@ -13,6 +13,8 @@ from .masking import SECRETS
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PAGERDUTY_ID_RE = re.compile(r"^[A-Z0-9]{2,32}$")
+TRUE_SPELLINGS = ("true", "True", "TRUE")
+FALSE_SPELLINGS = ("false", "False", "FALSE")
 
 
 def parse_json(name: str, value: str, *, expect: type, example: str) -> Any:
@@ -138,13 +140,15 @@ class Inputs:
         return value
 
     def boolean(self, name: str, *, default: bool) -> bool:
+        """true or false, spelled as GitHub's own boolean inputs accept them: the YAML 1.2 core
+        schema's `true | True | TRUE | false | False | FALSE` (@actions/core getBooleanInput,
+        actions/toolkit#725). `yes`, `1` or `on` are refused rather than guessed at."""
         value = self.text(name)
         if value is None:
             return default
-        lowered = value.lower()
-        if lowered in ("true", "yes", "1"):
+        if value in TRUE_SPELLINGS:
             return True
-        if lowered in ("false", "no", "0"):
+        if value in FALSE_SPELLINGS:
             return False
         raise InputError(name, f"got {value!r}; expected true or false.")
 
