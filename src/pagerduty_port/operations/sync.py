@@ -159,10 +159,16 @@ class Sync:
         if outcome.counts.any_failure:
             raise ActionError(failure_message(outcome))
         totals = outcome.counts.totals()
-        label = (
-            f"{totals['created']:,} created, {totals['updated']:,} updated, "
-            f"{totals['deleted']:,} deleted"
-        )
+        if settings.dry_run:
+            label = (
+                f"would create {totals['created']:,}, would update {totals['updated']:,}, "
+                f"would delete {totals['deleted']:,}"
+            )
+        else:
+            label = (
+                f"{totals['created']:,} created, {totals['updated']:,} updated, "
+                f"{totals['deleted']:,} deleted"
+            )
         reporter.progress(f"Done: {label}, {totals['unchanged']:,} unchanged.")
         reporter.succeed(label)
 

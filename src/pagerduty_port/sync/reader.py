@@ -190,11 +190,14 @@ class PagerDutyReader:
         if since >= until:
             return
         pending = deque(_six_month_windows(since, until))
+        firsts = self._first_pages(base, list(pending))
         while pending:
             start, end = pending.popleft()
             self.stats.slices["incidents"] = self.stats.slices.get("incidents", 0) + 1
             params = [*base, ("since", iso(start)), ("until", iso(end))]
-            first = self._incident_request([*params, ("total", "true")], 0)
+            first = firsts.pop((start, end), None) or self._incident_request(
+                [*params, ("total", "true")], 0
+            )
             total = first.get("total")
             if isinstance(total, int) and total + PAGE_LIMIT > OFFSET_CAP:
                 if end - start <= _MIN_SLICE:
@@ -208,9 +211,21 @@ class PagerDutyReader:
                 parts = max(2, math.ceil(total / SLICE_TARGET))
                 pending.extendleft(reversed(split_window(start, end, parts)))
                 continue
-            if isinstance(total, int):
-                self.stats.expected["incidents"] = self.stats.expected.get("incidents", 0) + total
             yield from self._rest_of_window(params, first)
+
+    def _first_pages(
+        self, base: list[tuple[str, Any]], windows: list[tuple[datetime, datetime]]
+    ) -> dict[tuple[datetime, datetime], dict[str, Any]]:
+        """The first page of each six-month window, read up front: their totals add up to the
+        whole read, so the time left covers all of it, not only the current slice."""
+        firsts = {}
+        for start, end in windows:
+            params = [*base, ("since", iso(start)), ("until", iso(end)), ("total", "true")]
+            firsts[start, end] = self._incident_request(params, 0)
+        totals = [f.get("total") for f in firsts.values()]
+        if totals and all(isinstance(t, int) for t in totals):
+            self.stats.expected["incidents"] = sum(t for t in totals if isinstance(t, int))
+        return firsts
 
     def _rest_of_window(
         self, params: list[tuple[str, Any]], first: dict[str, Any]
