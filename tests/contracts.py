@@ -1028,7 +1028,6 @@ class ContractChecker:
         try:
             return cls.load(directory)
         except FileNotFoundError as error:
-
             skip_or_fail(f"official API specs not available: {error}")
             raise  # unreachable: skip_or_fail raises
 
