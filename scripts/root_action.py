@@ -1,9 +1,10 @@
 """Write (or check) the root action.yml: every operation behind one `operation` input.
 
-The root action declares the union of the sub-actions' inputs and outputs. An input whose
-default differs between operations (or that some operation leaves without one) gets no
-default here, so each operation applies its own in code: an escalate through the root
-action must never change urgency because create-incident defaults it to high.
+The root action declares the union of the sub-actions' inputs and outputs, none of them
+required (they are shared). An input gets a default here only when every operation that reads
+it declares that same default; otherwise its description says which operation defaults to
+what, and each operation applies its own in code: an escalate through the root action must
+never change urgency because create-incident defaults it to high.
 
 Usage: python scripts/root_action.py [--check]
 """
@@ -45,12 +46,28 @@ def build() -> dict[str, Any]:
                 inputs[name]["required"] = False
     for name, values in defaults.items():
         declared = len(users[name])
-        if len(values) == 1 and None not in values and declared == len(actions):
+        notes = []
+        if declared < len(actions):
+            notes.append(f"Used by: {', '.join(users[name])}.")
+        needed = [op for op in users[name] if actions[op]["inputs"][name].get("required")]
+        if needed:
+            notes.append(f"Required by: {', '.join(needed)}.")
+        if len(values) == 1 and None not in values:
+            # Every operation that reads it has this default; the others ignore it.
             inputs[name]["default"] = next(iter(values))
-        elif declared < len(actions):
-            only = ", ".join(users[name])
+        elif values - {None}:
+            notes.append(
+                "Default: "
+                + "; ".join(
+                    f"{actions[op]['inputs'][name]['default']} for {op}"
+                    for op in users[name]
+                    if "default" in actions[op]["inputs"][name]
+                )
+                + "; none for the others."
+            )
+        if notes:
             text = str(inputs[name].get("description", "")).rstrip()
-            inputs[name]["description"] = f"{text} (Used by: {only}.)"
+            inputs[name]["description"] = f"{text} ({' '.join(notes)})"
     outputs: dict[str, dict[str, Any]] = {}
     for data in actions.values():
         for name, spec in (data.get("outputs") or {}).items():

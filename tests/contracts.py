@@ -2,7 +2,9 @@
 
 The specs are third-party files without an open licence, so they are never copied into the
 project: they are read at test time from `../shared/contracts/` next to the repository
-(`contracts_dir()`), and tests that need them skip when that folder is absent.
+(`contracts_dir()`), and tests that need them skip when that folder is absent, or fail when
+PAGERDUTY_PORT_REQUIRE_CONTRACTS=1 (.ci/run sets it; GitHub CI fetches the specs first with
+scripts/fetch_contracts.sh, at pinned commits with their sha256 checked).
 
     from contracts import ContractChecker
     checker = ContractChecker.load_or_skip()          # pytest.skip() without ../shared/contracts
@@ -26,6 +28,7 @@ fixed spec is used as it is.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections import Counter
@@ -47,7 +50,14 @@ from referencing import Registry
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
-__all__ = ["SPEC_FILES", "ContractChecker", "contracts_dir", "repo_root"]
+__all__ = [
+    "REQUIRE_ENV",
+    "SPEC_FILES",
+    "ContractChecker",
+    "contracts_dir",
+    "repo_root",
+    "skip_or_fail",
+]
 
 #: Where each simulated server's spec lives, relative to `contracts_dir()`.
 SPEC_FILES: dict[str, str] = {
@@ -62,6 +72,22 @@ _BEARER_AUTH = re.compile(r"Bearer \S+")
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 _HAND_CHECKED_HEADERS = {"accept", "content-type", "authorization"}
 _MAX_MESSAGE = 400
+
+
+#: Set to 1 (CI does) to turn "the specs are not there" from a skip into a failure.
+REQUIRE_ENV = "PAGERDUTY_PORT_REQUIRE_CONTRACTS"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip the calling test, or fail it when the contract tier is required to run."""
+    import pytest
+
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(
+            f"{reason} ({REQUIRE_ENV}=1: the contract tier must run; "
+            "fetch the specs with scripts/fetch_contracts.sh)"
+        )
+    pytest.skip(reason)
 
 
 def repo_root() -> Path:
@@ -1002,10 +1028,8 @@ class ContractChecker:
         try:
             return cls.load(directory)
         except FileNotFoundError as error:
-            import pytest
-
-            pytest.skip(f"official API specs not available: {error}")
-            raise  # unreachable: pytest.skip raises
+            skip_or_fail(f"official API specs not available: {error}")
+            raise  # unreachable: skip_or_fail raises
 
     def preload(self) -> ContractChecker:
         """Parse and patch every spec now (about a second, mostly Port's YAML)."""

@@ -98,10 +98,17 @@ def test_contracts_dir_is_next_to_the_repository() -> None:
     assert contracts_dir() == (expected if expected.is_dir() else None)
 
 
-def test_load_refuses_a_folder_without_specs(tmp_path: Path) -> None:
+def test_load_refuses_a_folder_without_specs(tmp_path: Path, monkeypatch) -> None:
     with pytest.raises(FileNotFoundError, match="specs missing"):
         ContractChecker.load(tmp_path)
+    monkeypatch.delenv(contracts.REQUIRE_ENV, raising=False)
     with pytest.raises(pytest.skip.Exception):
+        ContractChecker.load_or_skip(tmp_path / "absent")
+
+
+def test_missing_specs_fail_when_the_contract_tier_is_required(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv(contracts.REQUIRE_ENV, "1")
+    with pytest.raises(pytest.fail.Exception, match="contract tier must run"):
         ContractChecker.load_or_skip(tmp_path / "absent")
 
 
@@ -717,3 +724,27 @@ def test_thousands_of_bulk_writes_are_checked_quickly(checker: ContractChecker) 
     started = time.perf_counter()
     assert checker.assert_valid(requests) == 1300
     assert time.perf_counter() - started < 30  # about 0.5 s here; jsonschema alone takes ~4 s
+
+
+def test_ci_fetches_the_pinned_specs_and_requires_the_contract_tier() -> None:
+    """GitHub CI lays the specs out before .ci/run, and .ci/run turns a skip into a failure."""
+    root = contracts.repo_root()
+    ci_run = (root / ".ci" / "run").read_text()
+    assert f"export {contracts.REQUIRE_ENV}=1" in ci_run
+    workflow = yaml.safe_load((root / ".github" / "workflows" / "ci.yml").read_text())
+    runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
+    fetch = next(i for i, run in enumerate(runs) if "scripts/fetch_contracts.sh" in run)
+    assert fetch < next(i for i, run in enumerate(runs) if ".ci/run" in run)
+    script = (root / "scripts" / "fetch_contracts.sh").read_text()
+    for relative in contracts.SPEC_FILES.values():
+        assert f'"{relative}"' in script, relative
+    # Every pinned sha256 is the one of the specs the contract tests were written against.
+    directory = contracts_dir()
+    if directory is not None:
+        import hashlib
+        import re
+
+        pins = re.findall(r'^  "([\w/.-]+)"\n  "[^"]+"\n  "([0-9a-f]{64})"', script, re.M)
+        assert len(pins) == len(contracts.SPEC_FILES)
+        for relative, digest in pins:
+            assert hashlib.sha256((directory / relative).read_bytes()).hexdigest() == digest

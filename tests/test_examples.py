@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
+from contracts import skip_or_fail
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 PORT_SPEC = REPO.parent / "shared" / "contracts" / "port" / "apispec.yaml"
@@ -33,15 +35,16 @@ PLACEHOLDER_REF = "v1"
 PORT_ORG = "YOUR_GITHUB_ORG"
 PORT_REPO = "YOUR_REPO"
 
-#: The inputs each operation's code requires. No action.yml marks an input `required: true`,
-#: because the runner does not enforce it (the code validates instead), so this list is the
-#: contract the examples are held to. trigger-incident needs `summary` only for `trigger`
-#: (see `required_inputs`).
+#: The inputs each operation always needs: those its action.yml marks `required: true`
+#: (tests/test_action_metadata.py holds the code to the same list). trigger-incident needs
+#: `summary` only for `trigger` (see `required_inputs`).
 REQUIRED_INPUTS: dict[str, set[str]] = {
-    "create-incident": {"title", "from", "pagerduty_token"},
-    "trigger-incident": {"routing_key"},
-    "escalate": {"from", "pagerduty_token"},
-    "sync": {"pagerduty_token"},
+    path.parent.name: {
+        name
+        for name, spec in (yaml.safe_load(path.read_text()).get("inputs") or {}).items()
+        if (spec or {}).get("required")
+    }
+    for path in sorted(REPO.glob("*/action.yml"))
 }
 #: What Port must put in `port_context` for the actions to find the run, entity and relations.
 PORT_CONTEXT_KEYS = {"blueprint", "entity", "run_id", "relations"}
@@ -607,14 +610,14 @@ def test_blueprint_relations_point_at_shipped_blueprints() -> None:
 
 def test_port_actions_validate_against_ports_spec() -> None:
     if port_spec() is None:
-        pytest.skip("../shared/contracts/port/apispec.yaml is not present")
+        skip_or_fail("../shared/contracts/port/apispec.yaml is not present")
     problems = check_against_spec(port_actions(), "/v1/actions")
     assert not problems, "\n".join(problems)
 
 
 def test_blueprints_validate_against_ports_spec() -> None:
     if port_spec() is None:
-        pytest.skip("../shared/contracts/port/apispec.yaml is not present")
+        skip_or_fail("../shared/contracts/port/apispec.yaml is not present")
     assert blueprints(), "examples/port/blueprints is empty"
     problems = check_against_spec(blueprints(), "/v1/blueprints")
     assert not problems, "\n".join(problems)
@@ -773,7 +776,7 @@ def test_a_reusable_call_whose_fallback_drifts_is_reported(copy: Path) -> None:
 
 def test_a_broken_port_action_fails_the_spec_check(tmp_path: Path) -> None:
     if port_spec() is None:
-        pytest.skip("../shared/contracts/port/apispec.yaml is not present")
+        skip_or_fail("../shared/contracts/port/apispec.yaml is not present")
     data = json.loads((EXAMPLES / "port" / "actions" / "create-incident.json").read_text())
     data["invocationMethod"]["workflowInput"] = data["invocationMethod"].pop("workflowInputs")
     broken = tmp_path / "broken.json"
@@ -783,7 +786,7 @@ def test_a_broken_port_action_fails_the_spec_check(tmp_path: Path) -> None:
 
 def test_a_broken_blueprint_fails_the_spec_check(tmp_path: Path) -> None:
     if port_spec() is None or not blueprints():
-        pytest.skip("no spec or no blueprints")
+        skip_or_fail("no spec or no blueprints")
     data = json.loads(blueprints()[0].read_text())
     data["identifier"] = "has spaces"
     broken = tmp_path / "broken.json"

@@ -183,3 +183,18 @@ def test_every_port_region_is_accepted(url):
 def test_bad_base_url_is_named():
     with pytest.raises(InputError, match=r"Input 'pagerduty_api_url'.*expected an http"):
         read_common(Inputs({"INPUT_PAGERDUTY_API_URL": "api.pagerduty.com"}), {})
+
+
+@pytest.mark.parametrize("value", ["true", "True", "TRUE", "false", "False", "FALSE"])
+def test_booleans_accept_the_spellings_githubs_own_boolean_inputs_accept(value):
+    assert Inputs({"INPUT_DRY_RUN": value}).boolean("dry_run", default=False) is (
+        value.lower() == "true"
+    )
+
+
+@pytest.mark.parametrize("value", ["yes", "no", "1", "0", "on", "tRUE", "y"])
+def test_other_boolean_spellings_are_an_error_naming_the_input(value):
+    with pytest.raises(
+        InputError, match=rf"Input 'dry_run': got '{value}'; expected true or false"
+    ):
+        Inputs({"INPUT_DRY_RUN": value}).boolean("dry_run", default=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import shutil
 from collections import Counter
 from datetime import timedelta
@@ -384,6 +385,10 @@ def test_dry_run_lists_every_change_and_writes_nothing():
         assert deletes(sb) == []
         assert {k: json.dumps(v, sort_keys=True) for k, v in sb.port.entities.items()} == snapshot
         assert "dry run" in result.summary
+        # A dry run says what it would do, never that it wrote or created anything.
+        assert not re.search(r"\b(written|created|updated|deleted)\b", result.stdout)
+        assert "Done: would create 3, would update 1, would delete 1" in result.stdout
+        assert "would create" in result.summary
 
 
 # Input validation -------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from .masking import SECRETS
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PAGERDUTY_ID_RE = re.compile(r"^[A-Z0-9]{2,32}$")
+TRUE_SPELLINGS = ("true", "True", "TRUE")
+FALSE_SPELLINGS = ("false", "False", "FALSE")
 
 
 def parse_json(name: str, value: str, *, expect: type, example: str) -> Any:
@@ -43,11 +45,15 @@ class Inputs:
         self._environ = environ
         self.deprecations: list[str] = []
 
-    def raw(self, name: str, aliases: Iterable[str] = ()) -> str | None:
+    def raw(
+        self, name: str, aliases: Iterable[str] = (), *, declared_default: str | None = None
+    ) -> str | None:
         """The input's value, or the first deprecated alias that was given, else None.
 
         `port-context` is accepted as well as `port_context`: the runner passes an input under
-        the name the workflow used (hyphens kept), declared or not.
+        the name the workflow used (hyphens kept), declared or not. The runner also passes an
+        input's `declared_default` when the workflow did not set it, so a given alias wins
+        over a value equal to that default.
         """
         value = self._environ.get(env_name(name), "")
         kebab = name.replace("_", "-")
@@ -65,7 +71,7 @@ class Inputs:
             alias_value = self._environ.get(env_name(alias), "")
             if alias_value == "":
                 continue
-            if value == "":
+            if value in ("", declared_default):
                 self.deprecations.append(f"Input '{alias}' is deprecated; use '{name}' instead.")
                 value = alias_value
             elif alias_value != value:
@@ -86,7 +92,7 @@ class Inputs:
         max_length: int | None = None,
         strip: bool = True,
     ) -> str | None:
-        value = self.raw(name, aliases)
+        value = self.raw(name, aliases, declared_default=default)
         if value is not None and strip:
             value = value.strip() or None
         if value is None:
@@ -134,13 +140,15 @@ class Inputs:
         return value
 
     def boolean(self, name: str, *, default: bool) -> bool:
+        """true or false, spelled as GitHub's own boolean inputs accept them: the YAML 1.2 core
+        schema's `true | True | TRUE | false | False | FALSE` (@actions/core getBooleanInput,
+        actions/toolkit#725). `yes`, `1` or `on` are refused rather than guessed at."""
         value = self.text(name)
         if value is None:
             return default
-        lowered = value.lower()
-        if lowered in ("true", "yes", "1"):
+        if value in TRUE_SPELLINGS:
             return True
-        if lowered in ("false", "no", "0"):
+        if value in FALSE_SPELLINGS:
             return False
         raise InputError(name, f"got {value!r}; expected true or false.")
 

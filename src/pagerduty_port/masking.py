@@ -18,6 +18,9 @@ class SecretRegistry:
     def __init__(self) -> None:
         self._values: set[str] = set()
         self._lock = threading.Lock()
+        # False on the command line: there is no runner to read ::add-mask::, and printing
+        # it would put the secret on the terminal.
+        self.announce = True
 
     def add(self, value: str | None) -> None:
         """Mask `value` in the runner's log; remember it and its encoded forms for scrubbing."""
@@ -27,6 +30,8 @@ class SecretRegistry:
         with self._lock:
             new = forms - self._values
             self._values |= forms
+        if not self.announce:
+            return
         for form in sorted(new):
             if "\n" in form or "\r" in form:
                 for line in form.splitlines():

@@ -16,6 +16,7 @@ from .errors import ActionError, PortError
 from .http import RetryPolicy
 from .masking import SECRETS
 from .port import PortClient
+from .terminal import TERMINAL_ENV, PlainHandler, plain_text
 
 log = logging.getLogger("pagerduty_port")
 
@@ -49,7 +50,8 @@ def defuse_commands(text: str) -> str:
 
 def setup_logging(environ: Mapping[str, str]) -> None:
     root = logging.getLogger("pagerduty_port")
-    root.handlers[:] = [WorkflowCommandHandler()]
+    terminal = bool(environ.get(TERMINAL_ENV))
+    root.handlers[:] = [PlainHandler() if terminal else WorkflowCommandHandler()]
     debug = environ.get("RUNNER_DEBUG") == "1" or environ.get("ACTIONS_STEP_DEBUG") == "true"
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     root.propagate = False
@@ -195,7 +197,9 @@ class Reporter:
 
     def summary(self, markdown: str) -> None:
         text = SECRETS.scrub(markdown)
-        if self.environ.get("GITHUB_STEP_SUMMARY"):
+        if self.environ.get(TERMINAL_ENV):  # the command line: the final table on stdout
+            print("\n" + plain_text(text), end="", flush=True)
+        elif self.environ.get("GITHUB_STEP_SUMMARY"):
             gha.append_job_summary(text)
         else:
             log.debug("job summary:\n" + text)

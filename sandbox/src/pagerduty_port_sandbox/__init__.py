@@ -19,6 +19,15 @@ here when the real API is seen to differ:
   a missing `From` is 400 code 2016, an unknown `From` user 2001 "Requester User Not Found";
   a duplicate open `incident_key` is 2001 "Open incident with key '<k>' already exists";
   changing a resolved incident is 400 "Incident Already Resolved".
+- PagerDuty /oncalls: `since` and `until` default to now (the spec) and every on-call that
+  overlaps [since, until) is returned: one entry per turn of each schedule per escalation
+  policy level, plus permanent ones (user targets, start/end null). Guesses: a turn's start
+  and end are the turn's own bounds, not clipped to the window; `until` past 90 days ahead is
+  clipped to 90 days (the spec says shifts are "limited to 90 days in the future") rather than
+  refused; the order (permanent entries first, then each policy level's turns by start) is
+  ours. Simulated schedules are one
+  layer of fixed-length turns (a day by default) starting at 00:00 UTC on the day they are
+  created.
 - Events API: an unknown routing key and a body over 512 KB are 400 (not 413).
 - Port: only the `not_found` error id is confirmed (from Port's own Ocean client);
   `unauthorized`, `identifier_taken`, `invalid_request`, `payload_too_large`, `has_dependents`

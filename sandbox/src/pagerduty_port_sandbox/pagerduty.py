@@ -24,6 +24,8 @@ DEFAULT_LIMIT = 25
 INCIDENT_STATUSES = ("triggered", "acknowledged", "resolved")
 URGENCIES = ("high", "low")
 _DEFAULT_CODES = {400: 2001, 401: 2006, 403: 2010, 404: 2100, 429: 2020}
+# On-call shifts are known up to 90 days ahead (the /oncalls `since`/`until` docs).
+ONCALL_HORIZON = timedelta(days=90)
 _MESSAGES = {
     2001: "Invalid Input Provided",
     2002: "Arguments Caused Error",
@@ -548,9 +550,19 @@ class PagerDutyApi(Api):
         schedule_ids = set(request.args("schedule_ids"))
         user_ids = set(request.args("user_ids"))
         includes = set(request.args("include"))
+        # since and until both default to now; shifts are known up to 90 days ahead.
+        now = state.now()
+        raw_since, raw_until = request.arg("since"), request.arg("until")
+        since = parse_iso(raw_since) if raw_since else now
+        until = parse_iso(raw_until) if raw_until else now
+        if since is None or until is None:
+            raise PagerDutyError(400, 2004, _MESSAGES[2004])
+        if until < since:
+            raise PagerDutyError(400, 2005, _MESSAGES[2005], ["'since' must be before 'until'"])
+        until = min(until, now + ONCALL_HORIZON)
         entries = [
             e
-            for e in state.oncalls
+            for e in state.oncalls_between(since, until)
             if (not policy_ids or e["escalation_policy"]["id"] in policy_ids)
             and (not schedule_ids or (e["schedule"] and e["schedule"]["id"] in schedule_ids))
             and (not user_ids or e["user"]["id"] in user_ids)

@@ -6,13 +6,14 @@ priorities and on-calls, stored as the REST API returns them (plain dicts keyed 
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pagerduty_port_sandbox.common import IdFactory, iso_seconds, utcnow
+from pagerduty_port_sandbox.common import IdFactory, iso_seconds, parse_iso, utcnow
 
 _PATHS = {
     "user": ("users", "users"),
@@ -57,7 +58,10 @@ class PagerDutyDirectory:
         self.escalation_policies: dict[str, dict[str, Any]] = {}
         self.services: dict[str, dict[str, Any]] = {}
         self.priorities: dict[str, dict[str, Any]] = {}
-        self.oncalls: list[dict[str, Any]] = []
+        self.oncalls: list[dict[str, Any]] = []  # permanent and hand-added on-calls
+        # (policy id, level, schedule id): a schedule's rotation on call at that level.
+        self.schedule_levels: list[tuple[str, int, str]] = []
+        self.rotations: dict[str, tuple[datetime, timedelta]] = {}  # schedule: (origin, turn)
         self.routing_keys: dict[str, str] = {}  # Events API integration key -> service id
         self.api_keys: set[str] = set()
         self.oauth_tokens: set[str] = set()
@@ -174,8 +178,10 @@ class PagerDutyDirectory:
         time_zone: str = "Etc/UTC",
         description: str = "",
         schedule_id: str | None = None,
+        turn_length: timedelta = timedelta(days=1),
     ) -> str:
-        """A schedule whose rotation is `user_ids`; the first one is on call now."""
+        """A schedule whose rotation is `user_ids`, one turn of `turn_length` each, starting
+        with the first one at 00:00 UTC today and repeating for ever."""
         schedule_id = self._new_id(schedule_id)
         schedule = self._base("schedule", schedule_id, name)
         schedule.update(
@@ -187,6 +193,8 @@ class PagerDutyDirectory:
                 "teams": [],
             }
         )
+        start = self.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        self.rotations[schedule_id] = (start, turn_length)
         self.schedules[schedule_id] = schedule
         return schedule_id
 
@@ -233,21 +241,12 @@ class PagerDutyDirectory:
             }
         )
         self.escalation_policies[policy_id] = policy
-        now = self.now().replace(hour=0, minute=0, second=0, microsecond=0)
         for level, rule in enumerate(rules, start=1):
             for target in rule["targets"]:
                 if target["type"] == "schedule_reference":
                     schedule = self.schedules[target["id"]]
                     schedule["escalation_policies"].append(self.ref("escalation_policy", policy_id))
-                    if schedule["users"]:
-                        self.add_oncall(
-                            schedule["users"][0]["id"],
-                            policy_id,
-                            level,
-                            schedule_id=target["id"],
-                            start=now,
-                            end=now + timedelta(days=1),
-                        )
+                    self.schedule_levels.append((policy_id, level, target["id"]))
                 else:
                     self.add_oncall(target["id"], policy_id, level)
         return policy_id
@@ -272,6 +271,47 @@ class PagerDutyDirectory:
         }
         self.oncalls.append(entry)
         return entry
+
+    def shifts(
+        self, schedule_id: str, since: datetime, until: datetime
+    ) -> list[tuple[str, datetime, datetime]]:
+        """(user id, start, end) of each turn of the schedule that overlaps [since, until)
+        (with since == until: the turn on call at that instant)."""
+        users = [u["id"] for u in self.schedules[schedule_id]["users"]]
+        if not users:
+            return []
+        origin, turn = self.rotations[schedule_id]
+        number = max(0, math.floor((since - origin) / turn))
+        found = []
+        while (start := origin + turn * number) < until or start <= since:
+            if start + turn > since:
+                found.append((users[number % len(users)], start, start + turn))
+            number += 1
+        return found
+
+    def oncalls_between(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """Every on-call that overlaps [since, until]: one entry per schedule turn per policy
+        level, plus the permanent ones (start/end null) and those added by hand."""
+
+        def overlaps(entry: dict[str, Any]) -> bool:
+            start = parse_iso(entry["start"]) if entry["start"] else None
+            end = parse_iso(entry["end"]) if entry["end"] else None
+            return (start is None or start <= until) and (end is None or end > since)
+
+        entries = [e for e in self.oncalls if overlaps(e)]
+        for policy_id, level, schedule_id in self.schedule_levels:
+            for user_id, start, end in self.shifts(schedule_id, since, until):
+                entries.append(
+                    {
+                        "escalation_policy": self.ref("escalation_policy", policy_id),
+                        "escalation_level": level,
+                        "schedule": self.ref("schedule", schedule_id),
+                        "user": self.ref("user", user_id),
+                        "start": iso_seconds(start),
+                        "end": iso_seconds(end),
+                    }
+                )
+        return entries
 
     def add_service(
         self,
@@ -359,11 +399,8 @@ class PagerDutyDirectory:
             if target["type"] == "user_reference":
                 candidates = [target["id"]]
             else:
-                candidates = [
-                    oc["user"]["id"]
-                    for oc in self.oncalls
-                    if oc["schedule"] is not None and oc["schedule"]["id"] == target["id"]
-                ] or [u["id"] for u in self.schedules[target["id"]]["users"][:1]]
+                now = self.now()
+                candidates = [user for user, _, _ in self.shifts(target["id"], now, now)][:1]
             users.extend(u for u in candidates if u not in users)
         return users
 

@@ -122,10 +122,16 @@ class Sync:
         if outcome.counts.any_failure or any(d.refused for d in outcome.decisions):
             raise ActionError(failure_message(outcome, settings))
         totals = outcome.counts.totals()
-        label = (
-            f"{totals['created']:,} created, {totals['updated']:,} updated, "
-            f"{totals['deleted']:,} deleted"
-        )
+        if settings.dry_run:
+            label = (
+                f"would create {totals['created']:,}, would update {totals['updated']:,}, "
+                f"would delete {totals['deleted']:,}"
+            )
+        else:
+            label = (
+                f"{totals['created']:,} created, {totals['updated']:,} updated, "
+                f"{totals['deleted']:,} deleted"
+            )
         reporter.progress(f"Done: {label}, {totals['unchanged']:,} unchanged.")
         reporter.succeed(label)
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from ..errors import PagerDutyError
+from ..errors import InputError, PagerDutyError
 from ..mapping import Resource
 from ..pagerduty import OFFSET_CAP, PAGE_LIMIT, PagerDutyClient
 
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 MAX_WINDOW = timedelta(days=179)  # PagerDuty accepts at most 6 months per incidents query
 SLICE_TARGET = 8_000  # aim below the cap so a slice that grows during the read still fits
 DEFAULT_INCIDENT_DAYS = 30
+ONCALL_MONTHS_AHEAD = 3  # Ocean's default oncalls window: now to 3 x 30 days ahead
 _MIN_SLICE = timedelta(seconds=2)
 _FUTURE = timedelta(minutes=1)
 _ANALYTICS_REFUSED = (401, 402, 403)
@@ -62,6 +63,31 @@ def query_params(params: dict[str, Any], *, skip: tuple[str, ...] = ()) -> list[
     return out
 
 
+def oncall_params(params: dict[str, Any], now: datetime) -> list[tuple[str, Any]]:
+    """The /oncalls query with Ocean's window: from now to three months ahead by default, as
+    Ocean's integration reads it, so Port shows who is on call next week, not only now.
+
+    `since`/`until` in apiQueryParams set another window, as Ocean's whole months (30 days:
+    `since` back, `until` ahead, from now) or as ISO 8601 date-times.
+    """
+    window = []
+    for name, months, sign in (("since", 0, -1), ("until", ONCALL_MONTHS_AHEAD, 1)):
+        value = params.get(name, months)
+        moment: datetime | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            moment = now + sign * timedelta(days=30 * value)
+        elif isinstance(value, str):
+            moment = parse_time(value)
+        if moment is None:
+            raise InputError(
+                "mapping",
+                f"oncalls apiQueryParams.{name} is {value!r}; expected whole months "
+                "(as in Ocean: since back, until ahead) or an ISO 8601 date-time.",
+            )
+        window.append((name, iso(moment)))
+    return [*query_params(params, skip=("since", "until")), *window]
+
+
 def _scalar(value: Any) -> Any:
     return ("true" if value else "false") if isinstance(value, bool) else value
 
@@ -83,6 +109,10 @@ class ReadStats:
     enrichment_requests: int = 0
     slices: dict[str, int] = field(default_factory=dict)
     expected: dict[str, int] = field(default_factory=dict)  # totals PagerDuty reported
+    # The whole read's total, known before it starts (incidents: every window's first page);
+    # for the time left. `expected` grows with each list read and is what the read is checked
+    # against.
+    planned: dict[str, int] = field(default_factory=dict)
 
     def count_list(self, kind: str) -> None:
         self.list_requests[kind] = self.list_requests.get(kind, 0) + 1
@@ -126,7 +156,10 @@ class PagerDutyReader:
                 self.stats.expect("users", self._users_total)
             yield from _chunks(users, PAGE_LIMIT)
             return
-        for page in self._list(kind, query_params(resource.api_query_params)):
+        params = query_params(resource.api_query_params)
+        if kind == "oncalls":
+            params = oncall_params(resource.api_query_params, self.now())
+        for page in self._list(kind, params):
             if kind == "services":
                 self._enrich_services(page, resource)
             elif kind == "escalation_policies":
@@ -181,11 +214,14 @@ class PagerDutyReader:
         if since >= until:
             return
         pending = deque(_six_month_windows(since, until))
+        firsts = self._first_pages(base, list(pending))
         while pending:
             start, end = pending.popleft()
             self.stats.slices["incidents"] = self.stats.slices.get("incidents", 0) + 1
             params = [*base, ("since", iso(start)), ("until", iso(end))]
-            first = self._incident_request([*params, ("total", "true")], 0)
+            first = firsts.pop((start, end), None) or self._incident_request(
+                [*params, ("total", "true")], 0
+            )
             total = first.get("total")
             if isinstance(total, int) and total + PAGE_LIMIT > OFFSET_CAP:
                 if end - start <= _MIN_SLICE:
@@ -202,6 +238,20 @@ class PagerDutyReader:
             if isinstance(total, int):
                 self.stats.expect("incidents", total)
             yield from self._rest_of_window(params, first)
+
+    def _first_pages(
+        self, base: list[tuple[str, Any]], windows: list[tuple[datetime, datetime]]
+    ) -> dict[tuple[datetime, datetime], dict[str, Any]]:
+        """The first page of each six-month window, read up front: their totals add up to the
+        whole read, so the time left covers all of it, not only the current slice."""
+        firsts = {}
+        for start, end in windows:
+            params = [*base, ("since", iso(start)), ("until", iso(end)), ("total", "true")]
+            firsts[start, end] = self._incident_request(params, 0)
+        totals = [f.get("total") for f in firsts.values()]
+        if totals and all(isinstance(t, int) for t in totals):
+            self.stats.planned["incidents"] = sum(t for t in totals if isinstance(t, int))
+        return firsts
 
     def _rest_of_window(
         self, params: list[tuple[str, Any]], first: dict[str, Any]

@@ -57,8 +57,14 @@ class Progress:
     """A line every PROGRESS_EVERY seconds: counts, rate and, when PagerDuty said, time left."""
 
     def __init__(
-        self, say: Callable[[str], None], reads: ReadStats, clock: Callable[[], float]
+        self,
+        say: Callable[[str], None],
+        reads: ReadStats,
+        clock: Callable[[], float],
+        *,
+        dry_run: bool = False,
     ) -> None:
+        self.dry_run = dry_run
         self.say = say
         self.reads = reads
         self.clock = clock
@@ -73,12 +79,16 @@ class Progress:
         c = counts.kind(kind)
         elapsed = max(now - self.started, 1e-6)
         rate = c.read / elapsed
-        line = (
-            f"{kind}: {c.read:,} read, {c.selected:,} selected, "
-            f"{c.created + c.updated:,} written, {c.unchanged:,} unchanged, "
-            f"{c.failed:,} failed ({rate:,.0f} items/s)"
+        changed = (
+            f"would create {c.created:,}, would update {c.updated:,}"
+            if self.dry_run
+            else f"{c.created + c.updated:,} written"
         )
-        expected = self.reads.expected.get(kind)
+        line = (
+            f"{kind}: {c.read:,} read, {c.selected:,} selected, {changed}, "
+            f"{c.unchanged:,} unchanged, {c.failed:,} failed ({rate:,.0f} items/s)"
+        )
+        expected = self.reads.planned.get(kind, self.reads.expected.get(kind))
         if expected and rate > 0 and expected > c.read:
             line += f", about {(expected - c.read) / rate:,.0f}s left"
         self.say(line)
@@ -187,7 +197,7 @@ def run_sync(
         create_missing_related=mapping.create_missing_related_entities,
         workers=settings.port_workers,
     )
-    progress = Progress(say, reader.stats, clock)
+    progress = Progress(say, reader.stats, clock, dry_run=settings.dry_run)
     try:
         for resource in mapping.resources:
             kind = resource.kind

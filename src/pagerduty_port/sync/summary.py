@@ -26,7 +26,9 @@ def summary_markdown(outcome: SyncOutcome, settings: SyncSettings) -> str:
         f"PagerDuty list requests, {outcome.reads.enrichment_requests:,} enrichment "
         f"requests, {outcome.port_writes:,} Port bulk writes."
     )
-    lines += ["", "| kind | " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
+    would = {"created": "would create", "updated": "would update", "deleted": "would delete"}
+    headers = [would.get(c, c) if settings.dry_run else c for c in COLUMNS]
+    lines += ["", "| kind | " + " | ".join(headers) + " |", "|---|" + "---:|" * len(COLUMNS)]
     for kind, row in counts.as_dict().items():
         flag = " (incomplete read)" if kind in counts.read_failed else ""
         cells = " | ".join(f"{row[c]:,}" for c in COLUMNS)
