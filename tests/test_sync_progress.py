@@ -35,7 +35,7 @@ def test_time_left_covers_every_window_from_the_first_page(sandbox: Any) -> None
         )
         pages = reader.pages(parse_mapping(MAPPING).resources[0])
         first = next(pages)
-        assert reader.stats.expected["incidents"] == 400
+        assert reader.stats.planned["incidents"] == 400
 
         counts = SyncCounts()
         counts.kind("incidents").read = len(first)

@@ -12,15 +12,12 @@ shell history.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
-import shlex
-import signal
 import sys
-import threading
-from collections.abc import Mapping, Sequence
-from importlib import resources
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata, resources
 from typing import Any
 
 from .inputs import env_name
@@ -35,8 +32,10 @@ SECRET_ENV = {
     "port_client_id": "PORT_CLIENT_ID",
     "port_client_secret": "PORT_CLIENT_SECRET",
 }
-#: Where the simulators live; imported only by `pagerduty-port sandbox`.
-SANDBOX_MODULE = "pagerduty_port_sandbox"
+#: Entry-point group through which other distributions add commands: the simulators'
+#: distribution adds `sandbox`. The runtime never imports them by name, and the action image
+#: does not install them.
+COMMANDS_GROUP = "pagerduty_port.commands"
 #: Variables of the runner that must not steer a run from the command line.
 _RUNNER_ONLY = ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", OPERATION_ENV)
 
@@ -83,19 +82,8 @@ def build_parser(actions: Mapping[str, Any]) -> argparse.ArgumentParser:
         )
         for name, spec in action["inputs"].items():
             op_parser.add_argument(flag(name), dest=name, metavar="VALUE", help=_help(name, spec))
-    sandbox = sub.add_parser(
-        "sandbox",
-        help="Start the local simulators of PagerDuty and Port and print the flags for them",
-        description=(
-            "Start local simulators of PagerDuty's REST and Events APIs and of Port's API on "
-            "127.0.0.1 and print the environment and flags that point the other commands at "
-            "them. Serves until Ctrl-C."
-        ),
-    )
-    sandbox.add_argument("--seed-incidents", type=int, default=0, metavar="N")
-    sandbox.add_argument(
-        "--seed-schedules", type=int, default=0, metavar="N", help="add N on-call schedules"
-    )
+    for name, command in plugin_commands().items():
+        sub.add_parser(name, help=command.help, add_help=False)
     return parser
 
 
@@ -125,58 +113,40 @@ def run_operation(operation: str, values: Mapping[str, str | None]) -> int:
     return main(operation_environ(operation, values, os.environ))
 
 
-def sandbox_lines(info: Mapping[str, Any]) -> list[str]:
-    """What to paste to point the command line at the simulators."""
-    q = shlex.quote
-    return [
-        "Simulators are running on 127.0.0.1 (Ctrl-C stops them). In another shell:",
-        "",
-        f"export PAGERDUTY_TOKEN={q(info['pagerduty_token'])}",
-        f"export PAGERDUTY_ROUTING_KEY={q(info['routing_key'])}",
-        f"export PORT_CLIENT_ID={q(info['port_client_id'])}",
-        f"export PORT_CLIENT_SECRET={q(info['port_client_secret'])}",
-        "",
-        f"pagerduty-port sync --pagerduty-api-url {q(info['pagerduty_url'])} "
-        f"--port-base-url {q(info['port_url'])}",
-        f"pagerduty-port create-incident --pagerduty-api-url {q(info['pagerduty_url'])} "
-        f"--port-base-url {q(info['port_url'])} --service {q(info['service_id'])} "
-        f"--from {q(info['user_email'])} --title 'Disk full'",
-        f"pagerduty-port trigger-incident --pagerduty-events-url {q(info['events_url'])} "
-        f"--port-base-url {q(info['port_url'])} --summary 'Disk full'",
-    ]
+@dataclass(frozen=True)
+class PluginCommand:
+    """A command another installed distribution adds (`main(argv) -> exit code`)."""
+
+    entry_point: metadata.EntryPoint
+
+    @property
+    def help(self) -> str:
+        return f"(from {self.entry_point.dist.name if self.entry_point.dist else 'a plugin'})"
+
+    def run(self, argv: Sequence[str]) -> int:
+        command: Callable[[Sequence[str]], int] = self.entry_point.load()
+        return command(list(argv))
 
 
-def run_sandbox(args: argparse.Namespace) -> int:
-    try:
-        module = importlib.import_module(SANDBOX_MODULE)
-    except ImportError as exc:
-        print(
-            f"error: the simulators ({SANDBOX_MODULE}) are not installed ({exc}); install "
-            "this project from a clone of its repository (pip install -e .) to get them.",
-            file=sys.stderr,
-        )
-        return 1
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with module.Sandbox() as sandbox:
-        state = sandbox.pagerduty
-        if args.seed_schedules:
-            schedules = state.seed_schedules(args.seed_schedules)
-            state.seed_escalation_policies(args.seed_schedules, schedules)
-        if args.seed_incidents:
-            state.seed_incidents(args.seed_incidents)
-        print("\n".join(sandbox_lines(sandbox.credentials())), flush=True)
-        while not stop.wait(0.5):
-            pass
-    return 0
+def plugin_commands() -> dict[str, PluginCommand]:
+    return {ep.name: PluginCommand(ep) for ep in metadata.entry_points(group=COMMANDS_GROUP)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    plugins = plugin_commands()
+    if argv and argv[0] in plugins:
+        return plugins[argv[0]].run(argv[1:])
+    if argv and argv[0] == "sandbox":
+        print(
+            "error: `pagerduty-port sandbox` comes with the simulators, which are not installed "
+            "here (the action image never has them). From a clone of the repository: "
+            "pip install -e ./sandbox",
+            file=sys.stderr,
+        )
+        return 2
     actions = load_actions()
     args = build_parser(actions).parse_args(argv)
-    if args.operation == "sandbox":
-        return run_sandbox(args)
     values = {name: getattr(args, name) for name in actions[args.operation]["inputs"]}
     return run_operation(args.operation, values)
 

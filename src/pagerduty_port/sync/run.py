@@ -96,10 +96,15 @@ class Progress:
     def close(self, kind: str, counts: SyncCounts, *, dry_run: bool) -> None:
         """The kind's closing line, once its writes have landed: what Port accepted."""
         c = counts.kind(kind)
-        verb = "would write" if dry_run else "written"
+        if dry_run:
+            writes = f"would create {c.created:,}, would update {c.updated:,}"
+        else:
+            writes = (
+                f"{c.created + c.updated:,} written ({c.created:,} created, "
+                f"{c.updated:,} updated)"
+            )
         self.say(
-            f"{kind} done: {c.read:,} read, {c.selected:,} selected, "
-            f"{c.created + c.updated:,} {verb} ({c.created:,} created, {c.updated:,} updated), "
+            f"{kind} done: {c.read:,} read, {c.selected:,} selected, {writes}, "
             f"{c.unchanged:,} unchanged, {c.failed:,} failed"
         )
 
