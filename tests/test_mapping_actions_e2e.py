@@ -305,3 +305,21 @@ def test_an_incident_the_mappings_selector_leaves_out_is_not_written(sandbox):
     assert "The mapping's selector leaves incidents" in result.stdout
     assert result.outputs["entity_identifier"] == ""
     assert entity_writes(sb) == []
+
+
+def test_a_bad_mapping_is_reported_to_the_port_run_and_pagerduty_is_untouched(sandbox):
+    """The mapping is parsed in the operation's parse, once the Port run is known, so the
+    Port user sees why the run failed."""
+    sb = sandbox
+    sb.port.add_run("r_badmap")
+    context = json.dumps({"run_id": "r_badmap"})
+    result = run_action(
+        "create-incident", create_inputs(sb, mapping=SERVICES_ONLY, port_context=context)
+    )
+    assert result.returncode == 1
+    logs = [
+        r.json["message"]
+        for r in sb.requests.filter(server="port", path="/v1/actions/runs/r_badmap/logs")
+    ]
+    assert any("Input 'mapping'" in message for message in logs), logs
+    assert sb.requests.filter(server="pagerduty") == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from .context import RUN_ID_RE, PortContext, parse_port_context
 from .errors import InputError
@@ -57,9 +58,20 @@ class CommonSettings:
     run_id: str | None
     pagerduty_token: str | None
     pagerduty_api_url: str
-    mapping: MappingConfig  # what the catalogue holds: every entity written goes through it
     report_status: bool
     github: GitHubRun
+    mapping_input: str | None = None  # the `mapping` input as given (None: the built-in one)
+    workspace: str = "."  # where a mapping path is relative to
+    legacy_blueprint: str | None = None  # the deprecated `blueprint` input
+
+    @cached_property
+    def mapping(self) -> MappingConfig:
+        """What the catalogue holds: every entity written goes through it. Parsed on first use,
+        in an operation's parse: a bad mapping is then an input error that the Port run also
+        hears about, still before any request to PagerDuty."""
+        return check_blueprint(
+            load_mapping(self.mapping_input, self.workspace), self.legacy_blueprint
+        )
 
 
 def read_common(inputs: Inputs, environ: Mapping[str, str] | None = None) -> CommonSettings:
@@ -89,33 +101,37 @@ def read_common(inputs: Inputs, environ: Mapping[str, str] | None = None) -> Com
         run_id=run_id,
         pagerduty_token=token,
         pagerduty_api_url=inputs.url("pagerduty_api_url", default=PAGERDUTY_API_URL),
-        mapping=read_mapping(inputs, environ),
         report_status=inputs.boolean("report_status", default=False),
         github=GitHubRun.from_environ(environ),
+        mapping_input=inputs.text("mapping", strip=False),
+        workspace=environ.get("GITHUB_WORKSPACE") or os.getcwd(),
+        legacy_blueprint=read_legacy_blueprint(inputs),
     )
 
 
-def read_mapping(inputs: Inputs, environ: Mapping[str, str]) -> MappingConfig:
-    """`mapping` (a workspace path, inline YAML or the built-in mapping), and the deprecated
-    `blueprint`, which the mapping replaces: accepted only when it agrees with the mapping."""
-    workspace = environ.get("GITHUB_WORKSPACE") or os.getcwd()
-    mapping = load_mapping(inputs.text("mapping", strip=False), workspace)
+def read_legacy_blueprint(inputs: Inputs) -> str | None:
+    """The deprecated `blueprint` input: the mapping names the blueprint now."""
     blueprint = inputs.text("blueprint", aliases=("blueprintIdentifier",))
-    if blueprint is None:
-        return mapping
-    written = mapping.blueprints_of("incidents")
-    if written and blueprint not in written and None not in written:
-        raise InputError(
-            "blueprint",
-            f"is {blueprint!r}, but the mapping ({mapping.source}) writes incidents to "
-            f"{', '.join(repr(b) for b in sorted(b for b in written if b))}. The mapping names "
-            "the blueprint now: drop blueprint, or give a mapping whose incidents resource has "
-            f"blueprint: '\"{blueprint}\"'.",
+    if blueprint is not None:
+        inputs.deprecations.append(
+            "Input 'blueprint' is deprecated and has no effect: the mapping names the blueprint."
         )
-    inputs.deprecations.append(
-        "Input 'blueprint' is deprecated and has no effect: the mapping names the blueprint."
+    return blueprint
+
+
+def check_blueprint(mapping: MappingConfig, blueprint: str | None) -> MappingConfig:
+    """`mapping`, unless the deprecated `blueprint` names another incident blueprint: silently
+    writing elsewhere than the user asked would split their catalogue."""
+    written = mapping.blueprints_of("incidents")
+    if blueprint is None or not written or blueprint in written or None in written:
+        return mapping
+    raise InputError(
+        "blueprint",
+        f"is {blueprint!r}, but the mapping ({mapping.source}) writes incidents to "
+        f"{', '.join(repr(b) for b in sorted(b for b in written if b))}. The mapping names "
+        "the blueprint now: drop blueprint, or give a mapping whose incidents resource has "
+        f"blueprint: '\"{blueprint}\"'.",
     )
-    return mapping
 
 
 # The whole step's deadline. Incident operations run while something is on fire: a stuck one
