@@ -19,6 +19,7 @@ from .operations.create_incident import OPERATION as CREATE_INCIDENT
 from .operations.escalate import OPERATION as ESCALATE
 from .operations.sync import OPERATION as SYNC
 from .operations.trigger_incident import OPERATION as TRIGGER_INCIDENT
+from .operations.update_incident import OPERATION as UPDATE_INCIDENT
 from .port import PortClient
 from .report import Reporter, setup_logging
 from .settings import OPERATION_ENV, CommonSettings, read_common
@@ -26,7 +27,7 @@ from .settings import OPERATION_ENV, CommonSettings, read_common
 log = logging.getLogger("pagerduty_port")
 
 OPERATIONS: dict[str, Operation] = {
-    op.name: op for op in (CREATE_INCIDENT, TRIGGER_INCIDENT, ESCALATE, SYNC)
+    op.name: op for op in (CREATE_INCIDENT, TRIGGER_INCIDENT, ESCALATE, SYNC, UPDATE_INCIDENT)
 }
 
 
