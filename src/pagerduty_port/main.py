@@ -16,6 +16,7 @@ from .inputs import Inputs
 from .masking import SECRETS
 from .operations.base import Operation, Runtime
 from .operations.create_incident import OPERATION as CREATE_INCIDENT
+from .operations.create_service import OPERATION as CREATE_SERVICE
 from .operations.escalate import OPERATION as ESCALATE
 from .operations.sync import OPERATION as SYNC
 from .operations.trigger_incident import OPERATION as TRIGGER_INCIDENT
@@ -27,7 +28,8 @@ from .settings import OPERATION_ENV, CommonSettings, read_common
 log = logging.getLogger("pagerduty_port")
 
 OPERATIONS: dict[str, Operation] = {
-    op.name: op for op in (CREATE_INCIDENT, TRIGGER_INCIDENT, ESCALATE, SYNC, UPDATE_INCIDENT)
+    op.name: op
+    for op in (CREATE_INCIDENT, TRIGGER_INCIDENT, ESCALATE, SYNC, UPDATE_INCIDENT, CREATE_SERVICE)
 }
 
 
