@@ -15,6 +15,7 @@ from .http import new_session
 from .inputs import Inputs
 from .masking import SECRETS
 from .operations.base import Operation, Runtime
+from .operations.change_oncall import OPERATION as CHANGE_ONCALL
 from .operations.create_incident import OPERATION as CREATE_INCIDENT
 from .operations.create_service import OPERATION as CREATE_SERVICE
 from .operations.escalate import OPERATION as ESCALATE
@@ -29,7 +30,15 @@ log = logging.getLogger("pagerduty_port")
 
 OPERATIONS: dict[str, Operation] = {
     op.name: op
-    for op in (CREATE_INCIDENT, TRIGGER_INCIDENT, ESCALATE, SYNC, UPDATE_INCIDENT, CREATE_SERVICE)
+    for op in (
+        CREATE_INCIDENT,
+        TRIGGER_INCIDENT,
+        ESCALATE,
+        SYNC,
+        UPDATE_INCIDENT,
+        CREATE_SERVICE,
+        CHANGE_ONCALL,
+    )
 }
 
 
