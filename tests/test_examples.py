@@ -41,6 +41,9 @@ REQUIRED_INPUTS: dict[str, set[str]] = {
     "create-incident": {"title", "from", "pagerduty_token"},
     "trigger-incident": {"routing_key"},
     "escalate": {"from", "pagerduty_token"},
+    "update-incident": {"from", "pagerduty_token"},
+    "change-oncall": {"user", "end", "from", "pagerduty_token"},
+    "create-service": {"name", "escalation_policy", "pagerduty_token"},
     "sync": {"pagerduty_token"},
 }
 #: What Port must put in `port_context` for the actions to find the run, entity and relations.
