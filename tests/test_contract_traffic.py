@@ -156,3 +156,76 @@ def test_every_request_of_a_sync_matches_the_specs(checker, tmp_path):
         assert any(p.endswith("/entities/bulk") for p in paths)
         assert any(p.endswith("/bulk/entities/delete") for p in paths)
         assert checker.assert_valid(traffic) == len(traffic)
+
+
+def test_every_request_of_the_lifecycle_actions_matches_the_specs(sandbox, checker):
+    """update-incident (every change, note, reopen), change-oncall and create-service, with
+    retries after lost answers: each request they send is validated."""
+    sb = sandbox
+    common = {**sb.action_inputs(), "from": sb.user_email}
+    incident = sb.pagerduty.create_incident(service_id=sb.service_id, title="Lifecycle")
+    for run in ("r_u1", "r_u2", "r_o1", "r_s1"):
+        sb.port.add_run(run)
+    sb.inject("pagerduty", "POST", r"/notes$", 502, process=True, headers={"Retry-After": "0"})
+    updated = run_action(
+        "update-incident",
+        {
+            **common,
+            "incident": incident["id"],
+            "status": "resolved",
+            "resolution": "Rolled back",
+            "note": 'Quotes " and\nnewlines',
+            "assignees": f"bob@example.com,{sb.escalation_user_id}",
+            "urgency": "low",
+            "priority": "P2",
+            "title": "Lifecycle (fixed)",
+            "port_context": json.dumps({"run_id": "r_u1"}),
+        },
+    )
+    assert updated.returncode == 0, updated.stdout
+    reopened = run_action(
+        "update-incident",
+        {
+            **common,
+            "status": "acknowledged",
+            "reopen": "true",
+            "port_context": json.dumps(
+                {"run_id": "r_u2", "blueprint": "pagerdutyIncident", "entity": incident["id"]}
+            ),
+        },
+    )
+    assert reopened.returncode == 0, reopened.stdout
+    sb.inject("pagerduty", "POST", r"/overrides$", 502, process=True, headers={"Retry-After": "0"})
+    oncall = run_action(
+        "change-oncall",
+        {
+            **common,
+            "schedule": sb.schedule_id,
+            "user": "carol@example.com",
+            "start": "2030-01-01T00:00:00Z",
+            "end": "12h",
+            "port_context": json.dumps({"run_id": "r_o1"}),
+        },
+    )
+    assert oncall.returncode == 0, oncall.stdout
+    sb.inject("pagerduty", "POST", r"^/services$", 502, process=True, headers={"Retry-After": "0"})
+    service = run_action(
+        "create-service",
+        {
+            **common,
+            "name": "Lifecycle API",
+            "description": "d",
+            "escalation_policy": "Default Escalation Policy",
+            "urgency": "severity_based",
+            "auto_resolve_timeout": "off",
+            "acknowledgement_timeout": "30m",
+            "port_context": json.dumps({"run_id": "r_s1"}),
+        },
+    )
+    assert service.returncode == 0, service.stdout
+    traffic = sb.requests.all()
+    paths = {(r.method, r.path) for r in traffic if r.server == "pagerduty"}
+    assert ("POST", f"/incidents/{incident['id']}/notes") in paths
+    assert ("POST", f"/schedules/{sb.schedule_id}/overrides") in paths
+    assert ("POST", "/services") in paths
+    assert checker.assert_valid(traffic) == len(traffic)

@@ -20,4 +20,7 @@ def test_demo_runs_the_whole_flow():
     assert "PagerDuty now holds 1 incident(s)." in out
     assert '"carol@example.com"' in out
     assert 'entity status now: "resolved"' in out
+    assert "(Port run r_demo_6)" in out  # the note, tagged with its run
+    assert "Created the override: Carol Escalation" in out
+    assert "Created the PagerDuty service Payments API" in out
     assert "::error" not in out

@@ -366,13 +366,21 @@ def test_acknowledge_then_resolve(sb: Sandbox, pd: PD) -> None:
     assert sb.pagerduty.incidents[incident["id"]]["status"] == "resolved"
 
 
-def test_resolved_incidents_reject_changes(pd: PD) -> None:
+def test_resolved_incidents_reject_changes_but_reopen(sb: Sandbox, pd: PD) -> None:
     incident = pd.create()
     put_incident(pd, incident["id"], status="resolved")
-    for fields in ({"status": "acknowledged"}, {"status": "resolved"}, {"urgency": "low"}):
+    for fields in ({"status": "resolved"}, {"urgency": "low"}):
         response = put_incident(pd, incident["id"], **fields)
         assert response.status_code == 400
         assert "Incident Already Resolved" in error_of(response)["errors"]
+    # PagerDuty's reference: setting a resolved incident to acknowledged reopens it, assigned
+    # to the requester.
+    reopened = put_incident(pd, incident["id"], status="acknowledged")
+    assert reopened.status_code == 200
+    body = reopened.json()["incident"]
+    assert body["status"] == "acknowledged"
+    assert body["resolved_at"] is None
+    assert [a["assignee"]["id"] for a in body["assignments"]] == [sb.user_id]
 
 
 def test_update_needs_from_and_a_valid_body(sb: Sandbox, pd: PD) -> None:

@@ -19,10 +19,13 @@ from .http import RetryPolicy, new_session
 from .inputs import Inputs
 from .masking import SECRETS
 from .operations.base import Operation, Runtime
+from .operations.change_oncall import OPERATION as CHANGE_ONCALL
 from .operations.create_incident import OPERATION as CREATE_INCIDENT
+from .operations.create_service import OPERATION as CREATE_SERVICE
 from .operations.escalate import OPERATION as ESCALATE
 from .operations.sync import OPERATION as SYNC
 from .operations.trigger_incident import OPERATION as TRIGGER_INCIDENT
+from .operations.update_incident import OPERATION as UPDATE_INCIDENT
 from .port import PortClient
 from .report import REPORT_POLICY, Reporter, setup_logging
 from .settings import OPERATION_ENV, CommonSettings, read_common, read_timeout_minutes
@@ -30,7 +33,16 @@ from .settings import OPERATION_ENV, CommonSettings, read_common, read_timeout_m
 log = logging.getLogger("pagerduty_port")
 
 OPERATIONS: dict[str, Operation] = {
-    op.name: op for op in (CREATE_INCIDENT, TRIGGER_INCIDENT, ESCALATE, SYNC)
+    op.name: op
+    for op in (
+        CREATE_INCIDENT,
+        TRIGGER_INCIDENT,
+        ESCALATE,
+        SYNC,
+        UPDATE_INCIDENT,
+        CREATE_SERVICE,
+        CHANGE_ONCALL,
+    )
 }
 # After the deadline: how long the Port run may take to hear about it before the process ends.
 DEADLINE_REPORT_SECONDS = 15.0

@@ -18,7 +18,21 @@ here when the real API is seen to differ:
 - PagerDuty: a missing `Accept` header is a 406 (the real API may serve a default version);
   a missing `From` is 400 code 2016, an unknown `From` user 2001 "Requester User Not Found";
   a duplicate open `incident_key` is 2001 "Open incident with key '<k>' already exists";
-  changing a resolved incident is 400 "Incident Already Resolved".
+  changing a resolved incident is 400 "Incident Already Resolved", except setting its status to
+  `acknowledged` (or `triggered`), which reopens it as PagerDuty's reference says (acknowledged:
+  assigned to the requester); `triggered` on an open incident is 400.
+- PagerDuty notes: `GET /incidents/{id}/notes` answers `{"notes": [...]}` unpaginated, oldest
+  first; `POST` needs `From` and answers 201 `{"note": {...}}`; content over 25,000 characters
+  is 400. Notes on resolved incidents are accepted.
+- PagerDuty overrides: `GET /schedules/{id}/overrides` returns those overlapping [since, until);
+  `POST` with `overrides: [...]` answers 201 with one `{status, override, errors}` per item (an
+  unknown user, an end not after start or a window over `max_override_length`, 90 days, is a
+  per-item 400: PagerDuty documents no limit). Each override adds on-call entries on every
+  policy level that targets the schedule.
+- `POST /services`: a name already taken (case-insensitive) is 400 code 2001 with errors
+  ["Name has already been taken"]; an unknown escalation policy is 400 "Escalation policy not
+  found"; timeouts of 0 or null are stored as null (disabled).
+- `GET /users?query=` (and every `query`) matches a case-insensitive substring of name or email.
 - PagerDuty /oncalls: `since` and `until` default to now (the spec) and every on-call that
   overlaps [since, until) is returned: one entry per turn of each schedule per escalation
   policy level, plus permanent ones (user targets, start/end null). Guesses: a turn's start

@@ -130,8 +130,78 @@ def main() -> int:
                 "entity status now",
                 sb.port.entities[("pagerdutyIncident", event_incident)]["properties"]["status"],
             )
+        lifecycle(sb, common, incident_id)
         print(f"\nDone: {len(sb.requests.all())} requests reached the simulators.")
     return 0
+
+
+def lifecycle(sb: Sandbox, common: dict[str, str], incident_id: str) -> None:
+    """The rest of an incident's life from Port: acknowledge, note, reassign, resolve; then
+    change who is on call and create a service. Each step shows what Port received."""
+    on_incident = {"blueprint": "pagerdutyIncident", "entity": incident_id}
+    steps: list[tuple[str, str, dict[str, str], dict[str, str]]] = [
+        ("5", "acknowledges the incident", {"status": "acknowledged"}, on_incident),
+        ("6", "adds a note", {"note": "Card processor returns 502s; failing over."}, on_incident),
+        ("7", "reassigns it to Bob", {"assignees": "bob@example.com"}, on_incident),
+        (
+            "8",
+            "resolves it with a resolution note",
+            {"status": "resolved", "resolution": "Failed over to the backup processor."},
+            on_incident,
+        ),
+    ]
+    for number, what, given, where in steps:
+        run = sb.port.add_run(f"r_demo_{number}")
+        print(f"\n{number}. The user {what} (update-incident, run {run}).")
+        run_step(
+            "update-incident",
+            {
+                **common,
+                **given,
+                "from": sb.user_email,
+                "port_context": json.dumps({**where, "run_id": run}),
+            },
+        )
+        entity = sb.port.entities[("pagerdutyIncident", incident_id)]["properties"]
+        show("entity now", {k: entity.get(k) for k in ("status", "assignees")})
+        show("run log", [entry["message"] for entry in sb.port.runs[run]["logs"]][-2:])
+    show("PagerDuty notes", [n["content"] for n in sb.pagerduty.notes.get(incident_id, [])])
+
+    run = sb.port.add_run("r_demo_oncall")
+    print(f"\n9. Carol takes the on-call shift for 4 hours (change-oncall, run {run}).")
+    run_step(
+        "change-oncall",
+        {
+            **common,
+            "user": "carol@example.com",
+            "start": "now",
+            "end": "4h",
+            "from": sb.user_email,
+            "port_context": json.dumps(
+                {"blueprint": "pagerdutySchedule", "entity": sb.schedule_id, "run_id": run}
+            ),
+        },
+    )
+    show(
+        "on-call entities",
+        [e["identifier"] for (bp, _), e in sb.port.entities.items() if bp == "pagerdutyOncall"],
+    )
+
+    run = sb.port.add_run("r_demo_service")
+    print(f"\n10. The user creates a PagerDuty service (create-service, run {run}).")
+    code, outputs = run_step(
+        "create-service",
+        {
+            **common,
+            "name": "Payments API",
+            "escalation_policy": "Default Escalation Policy",
+            "urgency": "high",
+            "auto_resolve_timeout": "off",
+            "port_context": json.dumps({"run_id": run}),
+        },
+    )
+    if code == 0:
+        show("entity", sb.port.entities[("pagerdutyService", outputs["service_id"])])
 
 
 if __name__ == "__main__":

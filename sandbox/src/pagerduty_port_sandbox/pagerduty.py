@@ -15,7 +15,8 @@ from typing import Any
 
 from pagerduty_port_sandbox.common import add_months, parse_iso
 from pagerduty_port_sandbox.httpserver import Api, Request, Response, json_body
-from pagerduty_port_sandbox.pagerduty_state import OPEN_STATUSES, PagerDutyError, PagerDutyState
+from pagerduty_port_sandbox.pagerduty_lifecycle import register as register_lifecycle
+from pagerduty_port_sandbox.pagerduty_state import PagerDutyError, PagerDutyState
 
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 MAX_RECORDS = 10_000
@@ -72,6 +73,7 @@ class PagerDutyApi(Api):
             self.route("GET", rf"/{collection}/(?P<id>[^/]+)", self._getter(collection, kind))
         self.route("GET", r"/oncalls", self.list_oncalls)
         self.route("POST", r"/analytics/metrics/incidents/services", self.service_analytics)
+        register_lifecycle(self)
 
     # ------------------------------------------------------------------ conventions
     def error(
@@ -428,12 +430,19 @@ class PagerDutyApi(Api):
             raise invalid("incident is required and must be an object")
         if data.get("type") not in ("incident", "incident_reference"):
             raise invalid("incident.type must be 'incident_reference'")
-        if incident["status"] == "resolved":
-            raise invalid("Incident Already Resolved")
         state = self.state
         status = data.get("status")
-        if status is not None and status not in ("acknowledged", "resolved"):
-            raise invalid(f"incident.status must be 'acknowledged' or 'resolved' (got {status!r})")
+        if status is not None and status not in ("acknowledged", "resolved", "triggered"):
+            raise invalid(
+                f"incident.status must be 'acknowledged', 'resolved' or 'triggered' "
+                f"(got {status!r})"
+            )
+        # A resolved incident only changes by being reopened (status acknowledged/triggered).
+        reopening = incident["status"] == "resolved" and status in ("acknowledged", "triggered")
+        if incident["status"] == "resolved" and not reopening:
+            raise invalid("Incident Already Resolved")
+        if status == "triggered" and not reopening:
+            raise invalid("Incident cannot be set back to triggered unless it is resolved")
         urgency = data.get("urgency")
         if urgency is not None and urgency not in URGENCIES:
             raise invalid(f"incident.urgency must be one of {list(URGENCIES)} (got {urgency!r})")
@@ -464,10 +473,9 @@ class PagerDutyApi(Api):
         priority_id = None
         if priority_given and data["priority"] is not None:
             priority_id = self._reference(data["priority"], "incident.priority", "priority")
-        if status == "acknowledged" and incident["status"] not in OPEN_STATUSES:
-            raise invalid("Incident is not open")
-
         actor = state.ref("user", requester["id"])
+        if reopening:
+            state.reopen(incident, str(status), actor)
         if policy_id is not None or level is not None:
             state.reassign(incident, policy_id=policy_id, level=level)
         if assignees is not None:
@@ -479,7 +487,7 @@ class PagerDutyApi(Api):
             incident["summary"] = f"[#{incident['incident_number']}] {title}"
         if priority_given:
             incident["priority"] = state.ref("priority", priority_id) if priority_id else None
-        if status is not None:
+        if status in ("acknowledged", "resolved"):
             state.set_status(incident, status, actor, resolution)
         state.touch(incident)
         return Response(200, {"incident": incident})

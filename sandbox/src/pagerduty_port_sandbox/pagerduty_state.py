@@ -68,6 +68,7 @@ class PagerDutyState(PagerDutyDirectory):
       by an event before it shows up (the Events API is asynchronous in real life).
     - `events_rate_limit`: events accepted per routing key per window (None = unlimited).
     - `require_accept_header`: reject REST calls without PagerDuty's versioned Accept header.
+    - `max_override_length`: the longest schedule override accepted.
     """
 
     def __init__(
@@ -79,6 +80,9 @@ class PagerDutyState(PagerDutyDirectory):
         super().__init__(api_url, web_url, seed)
         self.incidents: dict[str, dict[str, Any]] = {}
         self.analytics: dict[str, dict[str, Any]] = {}  # per-service metric overrides
+        self.notes: dict[str, list[dict[str, Any]]] = {}  # incident id -> its notes, oldest first
+        self.overrides: dict[str, list[dict[str, Any]]] = {}  # schedule id -> its overrides
+        self.max_override_length = timedelta(days=90)  # a guess: see the package docstring
 
         self.rate_limit = 100_000
         self.rate_limit_reset = 1
@@ -412,6 +416,51 @@ class PagerDutyState(PagerDutyDirectory):
             ]
             incident["assigned_via"] = "escalation_policy"
         incident["updated_at"] = stamp
+
+    def reopen(self, incident: dict[str, Any], status: str, actor: dict[str, Any]) -> None:
+        """A resolved incident set back to `status`: acknowledged ones go to the requester."""
+        meta = self._meta[incident["id"]]
+        meta.resolved_ts = None
+        incident["resolved_at"] = None
+        incident["alert_counts"] = {"all": 1, "triggered": 1, "resolved": 0}
+        stamp = iso_seconds(self.now())
+        if status == "acknowledged":
+            incident["assignments"] = [{"at": stamp, "assignee": actor}]
+            incident["assigned_via"] = "direct_assignment"
+        else:
+            self.reassign(incident)
+        incident["status"] = "triggered"
+
+    def add_note(self, incident_id: str, content: str, user_id: str) -> dict[str, Any]:
+        note = {
+            "id": self.ids.sequence("N", 14),
+            "user": self.ref("user", user_id),
+            "channel": {"summary": "The PagerDuty website or APIs"},
+            "content": content,
+            "created_at": iso_seconds(self.now()),
+        }
+        self.notes.setdefault(incident_id, []).append(note)
+        return note
+
+    def add_override(
+        self, schedule_id: str, user_id: str, start: datetime, end: datetime
+    ) -> dict[str, Any]:
+        """An override, and the on-call entries it creates on every policy using the schedule."""
+        override = {
+            "id": self.ids.sequence("V", 14),
+            "start": iso_seconds(start),
+            "end": iso_seconds(end),
+            "user": self.ref("user", user_id),
+        }
+        self.overrides.setdefault(schedule_id, []).append(override)
+        for policy in self.schedules[schedule_id]["escalation_policies"]:
+            rules = self.escalation_policies[policy["id"]]["escalation_rules"]
+            for level, rule in enumerate(rules, start=1):
+                if any(t["id"] == schedule_id for t in rule["targets"]):
+                    self.add_oncall(
+                        user_id, policy["id"], level, schedule_id=schedule_id, start=start, end=end
+                    )
+        return override
 
     def touch(self, incident: dict[str, Any]) -> None:
         incident["updated_at"] = iso_seconds(self.now())

@@ -1,0 +1,191 @@
+"""change-oncall: put a user on call on a schedule for a window (a schedule override), once
+per window even when retried, and write the schedule and the on-call entry to the catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from ..errors import ActionError, InputError
+from ..inputs import EMAIL_RE, PAGERDUTY_ID_RE, Inputs
+from ..pagerduty import PagerDutyClient
+from ..settings import CommonSettings
+from ..summary import md_cell, table
+from .base import Runtime
+from .durations import iso, parse_duration, parse_instant
+from .lookup import get_object, resolve_user
+from .write_once import create_once
+
+# PagerDuty documents no limit on an override's length; this bound (a guess, listed in the
+# README) keeps a typo such as `end: 400d` from rewriting a quarter of a rota.
+MAX_WINDOW = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class ChangeOncallSettings:
+    schedule_id: str
+    user: str  # email or ID, as given
+    start: datetime
+    end: datetime
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_end(value: str, start: datetime, now: datetime) -> datetime:
+    if value[:1].isdigit() and not any(c in value for c in "-:T"):
+        return start + parse_duration("end", value)
+    return parse_instant("end", value, now)
+
+
+@dataclass
+class ChangeOncall:
+    name: str = "change-oncall"
+    clock: Callable[[], datetime] = field(default=_utcnow)  # `now`, injectable in tests
+
+    def parse(self, inputs: Inputs, common: CommonSettings) -> ChangeOncallSettings:
+        common.mapping.resources_for("schedules")  # the entity this action writes
+        schedule = inputs.pagerduty_id("schedule")
+        context = common.context
+        blueprints = common.mapping.blueprints_of("schedules")
+        if schedule is None and context.entity and context.blueprint in blueprints:
+            schedule = context.entity
+        if schedule is None:
+            raise InputError(
+                "schedule",
+                "is required: give a PagerDuty schedule ID, or run from an entity of the "
+                "blueprint the mapping writes schedules to.",
+            )
+        user = inputs.required("user")
+        if not (EMAIL_RE.match(user) or PAGERDUTY_ID_RE.match(user)):
+            raise InputError("user", f"got {user!r}; expected an email or a PagerDuty user ID.")
+        now = self.clock()
+        start = parse_instant("start", inputs.text("start") or "now", now)
+        end = parse_end(inputs.required("end"), start, now)
+        if end <= start:
+            raise InputError("end", f"is {iso(end)}, not after start ({iso(start)}).")
+        if end - start > MAX_WINDOW:
+            raise InputError(
+                "end",
+                f"makes a {end - start} override; at most {MAX_WINDOW.days} days are allowed.",
+            )
+        inputs.email("from", required=True)  # who asked; POST overrides takes no From header
+        if not common.pagerduty_token:
+            raise InputError("pagerduty_token", "is required: a PagerDuty REST API key.")
+        return ChangeOncallSettings(schedule, user, start, end)
+
+    def run(self, settings: ChangeOncallSettings, runtime: Runtime) -> None:
+        reporter = runtime.reporter
+        client = runtime.pagerduty()
+        window = f"{iso(settings.start)} to {iso(settings.end)}"
+        reporter.start(f"Changing who is on call on schedule {settings.schedule_id}, {window}.")
+        user = resolve_user(client, settings.user, "user")
+        schedule = get_object(client, "schedules", "schedule", settings.schedule_id)
+        if schedule is None:
+            raise ActionError(
+                f"Input 'schedule': schedule {settings.schedule_id} does not exist in PagerDuty."
+            )
+        path = f"/schedules/{quote(schedule['id'], safe='')}/overrides"
+
+        def find() -> dict[str, Any] | None:
+            params = [("since", iso(settings.start)), ("until", iso(settings.end))]
+            for override in (client.request("GET", path, params=params) or {}).get(
+                "overrides"
+            ) or []:
+                if (
+                    (override.get("user") or {}).get("id") == user["id"]
+                    and parse_instant("start", str(override.get("start")), settings.start)
+                    == settings.start
+                    and parse_instant("end", str(override.get("end")), settings.end) == settings.end
+                ):
+                    return override
+            return None
+
+        def create(once: PagerDutyClient) -> dict[str, Any]:
+            body = {
+                "overrides": [
+                    {
+                        "start": iso(settings.start),
+                        "end": iso(settings.end),
+                        "user": {"id": user["id"], "type": "user_reference"},
+                        "time_zone": "UTC",
+                    }
+                ]
+            }
+            [result] = once.request("POST", path, body=body)
+            if result.get("status") not in (None, 200, 201):
+                raise ActionError(
+                    f"PagerDuty refused the override ({'; '.join(result.get('errors') or [])}); "
+                    "check inputs 'user', 'start' and 'end'."
+                )
+            return dict(result["override"])
+
+        override, adopted = create_once(runtime, f"PagerDuty POST {path}", find, create)
+        reporter.progress(
+            f"{'Found the same override already' if adopted else 'Created the override'}: "
+            f"{user.get('name')} on call on {schedule.get('name')}, {window}."
+        )
+        reporter.set_outputs(
+            {
+                "override_id": override.get("id"),
+                "schedule_id": schedule["id"],
+                "user_id": user["id"],
+            }
+        )
+        written = self._catalogue(runtime, client, schedule, user, settings)
+        rows: list[tuple[str, Any]] = [
+            ("Schedule", f"{schedule.get('name')} ({schedule['id']})"),
+            ("On call", f"{user.get('name')} ({user.get('email')})"),
+            ("From", iso(settings.start)),
+            ("Until", iso(settings.end)),
+            ("Override", override.get("id")),
+            ("Catalogue entities", ", ".join(written) or "none"),
+        ]
+        heading = "Adopted existing override on" if adopted else "Changed on-call on"
+        reporter.summary(f"### {heading} {md_cell(schedule.get('name'))}\n\n{table(rows)}\n")
+        reporter.progress("Done.")
+        reporter.succeed(f"{user.get('name')} on call on {schedule.get('name')}")
+
+    @staticmethod
+    def _catalogue(
+        runtime: Runtime,
+        client: PagerDutyClient,
+        schedule: dict[str, Any],
+        user: dict[str, Any],
+        settings: ChangeOncallSettings,
+    ) -> list[str]:
+        """The schedule (members' emails attached as the sync does) and the window's on-call."""
+        emails = {
+            u.get("id"): u.get("email")
+            for page in client.iter_pages("/users", "users")
+            for u in page
+        }
+        for member in schedule.get("users") or []:
+            if emails.get(member.get("id")):
+                member["__email"] = emails[member.get("id")]
+        entities = runtime.map_object("schedules", schedule)
+        if "oncalls" in runtime.common.mapping.kinds:
+            params = [
+                ("schedule_ids[]", schedule["id"]),
+                ("user_ids[]", user["id"]),
+                ("since", iso(settings.start)),
+                ("until", iso(settings.end)),
+                *(("include[]", i) for i in runtime.common.mapping.includes("oncalls")),
+            ]
+            for page in client.iter_pages("/oncalls", "oncalls", params):
+                for oncall in page:
+                    if (
+                        oncall.get("start")
+                        and parse_instant("start", oncall["start"], settings.start)
+                        == settings.start
+                    ):
+                        entities += runtime.map_object("oncalls", oncall)
+        runtime.write_mapped(entities)
+        return [f"{b}/{e['identifier']}" for b, e in entities]
+
+
+OPERATION = ChangeOncall()
