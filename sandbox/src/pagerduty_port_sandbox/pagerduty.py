@@ -16,6 +16,7 @@ from typing import Any
 from pagerduty_port_sandbox.common import add_months, parse_iso
 from pagerduty_port_sandbox.httpserver import Api, Request, Response, json_body
 from pagerduty_port_sandbox.pagerduty_state import OPEN_STATUSES, PagerDutyError, PagerDutyState
+from pagerduty_port_sandbox.pagerduty_webhook_routes import WebhookRoutes
 
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 MAX_RECORDS = 10_000
@@ -70,6 +71,7 @@ class PagerDutyApi(Api):
             self.route("GET", rf"/{collection}/(?P<id>[^/]+)", self._getter(collection, kind))
         self.route("GET", r"/oncalls", self.list_oncalls)
         self.route("POST", r"/analytics/metrics/incidents/services", self.service_analytics)
+        WebhookRoutes(self)
 
     # ------------------------------------------------------------------ conventions
     def error(
@@ -477,6 +479,7 @@ class PagerDutyApi(Api):
             incident["summary"] = f"[#{incident['incident_number']}] {title}"
         if priority_given:
             incident["priority"] = state.ref("priority", priority_id) if priority_id else None
+            state.emit_incident(incident, "incident.priority_updated", actor)
         if status is not None:
             state.set_status(incident, status, actor, resolution)
         state.touch(incident)
