@@ -15,6 +15,7 @@ from .http import new_session
 from .inputs import Inputs
 from .masking import SECRETS
 from .operations.base import Operation, Runtime
+from .operations.connect_webhooks import OPERATION as CONNECT_WEBHOOKS
 from .operations.create_incident import OPERATION as CREATE_INCIDENT
 from .operations.escalate import OPERATION as ESCALATE
 from .operations.sync import OPERATION as SYNC
@@ -26,7 +27,7 @@ from .settings import OPERATION_ENV, CommonSettings, read_common
 log = logging.getLogger("pagerduty_port")
 
 OPERATIONS: dict[str, Operation] = {
-    op.name: op for op in (CREATE_INCIDENT, TRIGGER_INCIDENT, ESCALATE, SYNC)
+    op.name: op for op in (CREATE_INCIDENT, TRIGGER_INCIDENT, ESCALATE, SYNC, CONNECT_WEBHOOKS)
 }
 
 
