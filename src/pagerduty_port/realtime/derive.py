@@ -137,6 +137,7 @@ def derive(mapping: MappingConfig) -> Derived:
             derived.notes.append(f"{spec.where}: events do not carry its identifier; sync only.")
             continue
         derived.sync_only[label] = sync_only
+        events: tuple[str, ...]
         if spec.kind == "incidents":
             events = INCIDENT_EVENTS
             derived.incident_blueprints.append(blueprint)
