@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 import requests
+
 from actionrun import run_action
 
 ACTION = "connect-webhooks"
@@ -57,7 +58,8 @@ def test_incident_statuses_reach_port_without_a_sync_and_a_sync_agrees(sandbox):
     subscription_id = result.outputs["subscription_id"]
     assert list(sb.pagerduty.webhooks.subscriptions) == [subscription_id]
     webhook = sb.port.webhooks.webhooks["pagerduty"]
-    assert webhook["enabled"] and webhook["security"]["secret"]
+    assert webhook["enabled"]
+    assert webhook["security"]["secret"]
     assert webhook["security"]["signatureHeaderName"] == "X-PagerDuty-Signature"
     assert webhook["security"]["requestIdentifierPath"] == ".body.event.id"
 
@@ -202,7 +204,8 @@ def test_a_lost_secret_is_reported_and_rotate_secret_replaces_the_subscription(s
     sb.port.webhooks.webhooks["pagerduty"]["security"]["secret"] = None
     failed = run_action(ACTION, sb.action_inputs())
     assert failed.returncode == 1
-    assert "rotate_secret" in failed.stdout and "no longer holds" in failed.stdout
+    assert "rotate_secret" in failed.stdout
+    assert "no longer holds" in failed.stdout
     rotated = connect(sb, rotate_secret="true")
     assert rotated.outputs["subscription_id"] != first.outputs["subscription_id"]
     assert list(sb.pagerduty.webhooks.subscriptions) == [rotated.outputs["subscription_id"]]
@@ -255,7 +258,9 @@ def test_bad_inputs_fail_before_any_request(sandbox, inputs, named):
     ],
 )
 @pytest.mark.parametrize("status", [429, 503])
-def test_transient_faults_are_retried_and_the_result_is_whole(sandbox, server, method, path, status):
+def test_transient_faults_are_retried_and_the_result_is_whole(
+    sandbox, server, method, path, status
+):
     sb = sandbox
     sb.inject(server, method, path, status, headers={"Retry-After": "0"})
     result = connect(sb)

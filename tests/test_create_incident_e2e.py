@@ -33,7 +33,9 @@ def pd_writes(sb):
 def run_logs(sb, run_id):
     return [
         r.json["message"]
-        for r in sb.requests.filter(server="port", method="POST", path=f"/v1/actions/runs/{run_id}/logs")
+        for r in sb.requests.filter(
+            server="port", method="POST", path=f"/v1/actions/runs/{run_id}/logs"
+        )
     ]
 
 
@@ -110,7 +112,11 @@ def test_titles_arrive_byte_for_byte(sandbox, title):
         ({"port_context": "[1, 2]"}, "port_context", "expected a JSON object"),
         ({"title": "   "}, "title", "is required"),
         ({"service": "not an id"}, "service", "expected a PagerDuty ID"),
-        ({"assignees": "PUSER01", "escalation_policy": "PPOL001"}, "assignees", "cannot be combined"),
+        (
+            {"assignees": "PUSER01", "escalation_policy": "PPOL001"},
+            "assignees",
+            "cannot be combined",
+        ),
         ({"pagerduty_token": None}, "pagerduty_token", "is required"),
         ({"report_status": "sometimes"}, "report_status", "expected true or false"),
     ],
@@ -221,7 +227,9 @@ def test_rerunning_a_workflow_after_port_finished_the_run(sandbox):
     assert len(sb.pagerduty.incidents) == 1
     assert "has already finished (SUCCESS)" in second.stdout
     assert len(sb.port.runs["r_rerun"]["patches"]) == patches_before
-    upserts = sb.requests.filter(server="port", method="POST", path="/v1/blueprints/pagerdutyIncident/entities")
+    upserts = sb.requests.filter(
+        server="port", method="POST", path="/v1/blueprints/pagerdutyIncident/entities"
+    )
     assert [u.query.get("run_id") for u in upserts] == [["r_rerun"], None]
     assert not second.errors()
 
@@ -247,7 +255,9 @@ def test_hyphenated_input_names_reach_the_action(sandbox):
     assert "INPUT_PORT-CONTEXT" in input_env(inputs)
     result = run_action(ACTION, inputs)
     assert result.returncode == 0, result.stdout
-    assert sb.pagerduty.incidents[result.outputs["incident_id"]]["incident_key"] == "port-run-r_kebab"
+    assert (
+        sb.pagerduty.incidents[result.outputs["incident_id"]]["incident_key"] == "port-run-r_kebab"
+    )
 
 
 def test_legacy_inputs_work_with_only_the_uses_line_changed(sandbox):
@@ -278,7 +288,11 @@ def test_legacy_inputs_work_with_only_the_uses_line_changed(sandbox):
 
 def test_service_from_the_context_relation(sandbox):
     sb = sandbox
-    context = {"blueprint": "service", "entity": "checkout", "relations": {"pagerdutyService": sb.service_id}}
+    context = {
+        "blueprint": "service",
+        "entity": "checkout",
+        "relations": {"pagerdutyService": sb.service_id},
+    }
     result = run_action(ACTION, inputs_for(sb, service=None, port_context=json.dumps(context)))
     assert result.returncode == 0, result.stdout
     assert sb.pagerduty.incidents[result.outputs["incident_id"]]["service"]["id"] == sb.service_id
@@ -310,7 +324,9 @@ def test_secrets_never_appear_in_any_stream(sandbox):
     sb.inject("pagerduty", "POST", r"^/incidents$", 429, headers={"Retry-After": "0"}, times=1)
     ok = run_action(
         ACTION,
-        inputs_for(sb, run_id="r_secret", details=f"token is {sb.pagerduty_token}", report_status="true"),
+        inputs_for(
+            sb, run_id="r_secret", details=f"token is {sb.pagerduty_token}", report_status="true"
+        ),
         extra_env={"RUNNER_DEBUG": "1"},
     )
     failed = run_action(ACTION, inputs_for(sb, run_id="r_secret", urgency="bad"))
@@ -357,8 +373,16 @@ def test_priority_by_name_or_id(sandbox, given):
     result = run_action(ACTION, inputs_for(sb, port_context=None, priority=priority))
     assert result.returncode == 0, result.stdout
     (create,) = pd_writes(sb)
-    assert create.json["incident"]["priority"] == {"id": sb.priority_id, "type": "priority_reference"}
-    assert sb.port.entities[("pagerdutyIncident", result.outputs["incident_id"])]["properties"]["priority"] == "P1"
+    assert create.json["incident"]["priority"] == {
+        "id": sb.priority_id,
+        "type": "priority_reference",
+    }
+    assert (
+        sb.port.entities[("pagerdutyIncident", result.outputs["incident_id"])]["properties"][
+            "priority"
+        ]
+        == "P1"
+    )
 
 
 def test_unknown_priority_lists_the_accounts_priorities(sandbox):

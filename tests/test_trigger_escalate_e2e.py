@@ -63,16 +63,22 @@ def test_trigger_then_acknowledge_then_resolve_leaves_one_resolved_incident(sand
     assert sb.pagerduty.incidents[incident_id]["incident_key"] == key
     assert entity(sb, incident_id)["properties"]["status"] == "triggered"
     sent = enqueues(sb)[0].json
-    assert sent["payload"] == {"summary": "Disk full on checkout-1", "source": "Port", "severity": "error"}
+    assert sent["payload"] == {
+        "summary": "Disk full on checkout-1",
+        "source": "Port",
+        "severity": "error",
+    }
 
     ack = run_action(
-        "trigger-incident", trigger_inputs(sb, run_id="r_t2", event_action="acknowledge", summary=None, dedup_key=key)
+        "trigger-incident",
+        trigger_inputs(sb, run_id="r_t2", event_action="acknowledge", summary=None, dedup_key=key),
     )
     assert ack.returncode == 0, ack.stdout
     assert entity(sb, incident_id)["properties"]["status"] == "acknowledged"
 
     resolve = run_action(
-        "trigger-incident", trigger_inputs(sb, run_id="r_t3", event_action="resolve", summary=None, dedup_key=key)
+        "trigger-incident",
+        trigger_inputs(sb, run_id="r_t3", event_action="resolve", summary=None, dedup_key=key),
     )
     assert resolve.returncode == 0, resolve.stdout
     assert len(sb.pagerduty.incidents) == 1
@@ -182,7 +188,11 @@ def test_retrigger_after_resolve_reports_the_new_open_incident(sandbox):
 @pytest.mark.parametrize(
     ("overrides", "named", "expected"),
     [
-        ({"event_action": "snooze"}, "event_action", "expected one of: trigger, acknowledge, resolve"),
+        (
+            {"event_action": "snooze"},
+            "event_action",
+            "expected one of: trigger, acknowledge, resolve",
+        ),
         ({"severity": "fatal"}, "severity", "expected one of: critical, error, warning, info"),
         ({"custom_details": '["a"]'}, "custom_details", "expected a JSON object"),
         ({"custom_details": "{bad"}, "custom_details", "is not valid JSON"),
@@ -203,7 +213,11 @@ def test_retrigger_after_resolve_reports_the_new_open_incident(sandbox):
             "custom_details",
             "makes the event 587 KB; PagerDuty's Events API accepts at most 512 KB",
         ),
-        ({"event_action": "resolve", "summary": None}, "dedup_key", "is required when event_action is resolve"),
+        (
+            {"event_action": "resolve", "summary": None},
+            "dedup_key",
+            "is required when event_action is resolve",
+        ),
         ({"routing_key": "short"}, "routing_key", "expected the 32-character"),
         ({"routing_key": None}, "routing_key", "is required"),
         ({"timestamp": "yesterday"}, "timestamp", "expected an ISO 8601"),
@@ -246,11 +260,16 @@ def test_events_400_is_not_retried(sandbox):
 def test_routing_key_and_tokens_never_appear(sandbox):
     sb = sandbox
     sb.port.add_run("r_sec")
-    ok = run_action("trigger-incident", trigger_inputs(sb, run_id="r_sec", summary=f"key {sb.routing_key}"))
+    ok = run_action(
+        "trigger-incident", trigger_inputs(sb, run_id="r_sec", summary=f"key {sb.routing_key}")
+    )
     bad = run_action("trigger-incident", trigger_inputs(sb, run_id="r_sec", severity="nope"))
     assert ok.returncode == 0
     assert bad.returncode == 1
-    logs = "\n".join(r.body.decode() for r in sb.requests.filter(server="port", path="/v1/actions/runs/r_sec/logs"))
+    logs = "\n".join(
+        r.body.decode()
+        for r in sb.requests.filter(server="port", path="/v1/actions/runs/r_sec/logs")
+    )
     for secret in (sb.routing_key, sb.pagerduty_token, sb.port_client_secret, *sb.port.tokens):
         assert secret not in ok.visible
         assert secret not in bad.visible
@@ -301,7 +320,10 @@ def escalate_inputs(sb, incident_id, run_id="r_esc", **changes):
         ({"escalation_level": "2"}, ["carol@example.com"]),
         ({"urgency": "high"}, ["bob@example.com"]),
         ({"escalation_policy_id": "OTHER", "escalation_level": "2"}, ["alice@example.com"]),
-        ({"escalation_policy_id": "OTHER", "escalation_level": "1", "urgency": "high"}, ["carol@example.com"]),
+        (
+            {"escalation_policy_id": "OTHER", "escalation_level": "1", "urgency": "high"},
+            ["carol@example.com"],
+        ),
     ],
 )
 def test_escalate_changes_pagerduty_and_the_catalogue_in_one_run(
@@ -318,7 +340,10 @@ def test_escalate_changes_pagerduty_and_the_catalogue_in_one_run(
     after = sb.pagerduty.incidents[open_incident["id"]]
     stored = entity(sb, open_incident["id"])
     if "escalation_policy_id" in changes:
-        assert sent["escalation_policy"] == {"id": other_policy, "type": "escalation_policy_reference"}
+        assert sent["escalation_policy"] == {
+            "id": other_policy,
+            "type": "escalation_policy_reference",
+        }
         assert after["escalation_policy"]["id"] == other_policy
         assert stored["properties"]["escalation_policy"] == "Database team"
         assert result.outputs["escalation_policy"] == other_policy
@@ -346,10 +371,16 @@ def test_escalate_level_two_reassigns_to_the_second_level(sandbox, open_incident
     assert sb.pagerduty.level_of(open_incident["id"]) == 2
 
 
-def test_escalate_through_the_root_action_never_changes_urgency_unasked(sandbox, open_incident, other_policy):
+def test_escalate_through_the_root_action_never_changes_urgency_unasked(
+    sandbox, open_incident, other_policy
+):
     sb = sandbox
     result = run_action(
-        ".", {"operation": "escalate", **escalate_inputs(sb, open_incident["id"], escalation_policy_id=other_policy)}
+        ".",
+        {
+            "operation": "escalate",
+            **escalate_inputs(sb, open_incident["id"], escalation_policy_id=other_policy),
+        },
     )
     assert result.returncode == 0, result.stdout
     assert sb.pagerduty.incidents[open_incident["id"]]["urgency"] == "low"
@@ -359,7 +390,9 @@ def test_escalate_through_the_root_action_never_changes_urgency_unasked(sandbox,
 def test_escalate_defaults_to_the_context_entity(sandbox, open_incident):
     sb = sandbox
     inputs = escalate_inputs(sb, None, run_id=None, urgency="high")
-    inputs.update(port_inputs(sb, context={"blueprint": "pagerdutyIncident", "entity": open_incident["id"]}))
+    inputs.update(
+        port_inputs(sb, context={"blueprint": "pagerdutyIncident", "entity": open_incident["id"]})
+    )
     result = run_action("escalate", inputs)
     assert result.returncode == 0, result.stdout
     assert sb.pagerduty.incidents[open_incident["id"]]["urgency"] == "high"
@@ -368,12 +401,17 @@ def test_escalate_defaults_to_the_context_entity(sandbox, open_incident):
 def test_escalate_from_a_service_entity_without_incident_id_fails_before_any_request(sandbox):
     sb = sandbox
     inputs = escalate_inputs(sb, None, run_id=None, urgency="high")
-    inputs.update(port_inputs(sb, context={"blueprint": "pagerdutyService", "entity": sb.service_id}))
+    inputs.update(
+        port_inputs(sb, context={"blueprint": "pagerdutyService", "entity": sb.service_id})
+    )
     result = run_action("escalate", inputs)
     assert result.returncode == 1, result.stdout
     (error,) = result.errors()
     assert "Input 'incident_id'" in error
-    assert f"is required when the run's entity is not an incident (it is pagerdutyService '{sb.service_id}')" in error
+    assert (
+        f"is required when the run's entity is not an incident (it is pagerdutyService '{sb.service_id}')"
+        in error
+    )
     assert sb.requests.filter() == []
 
 
@@ -419,7 +457,9 @@ def test_escalate_failures_are_explained(sandbox, open_incident, setup, expected
         ({"urgency": "high", "incident_id": "bad id"}, "incident_id", "expected a PagerDuty ID"),
     ],
 )
-def test_bad_escalate_input_is_named_and_nothing_is_sent(sandbox, open_incident, changes, named, expected):
+def test_bad_escalate_input_is_named_and_nothing_is_sent(
+    sandbox, open_incident, changes, named, expected
+):
     sb = sandbox
     changes = {"incident_id": open_incident["id"], **changes}
     inputs = escalate_inputs(sb, changes.pop("incident_id"), **changes)

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,26 @@ def main() -> int:
             show(
                 "entity status now",
                 sb.port.entities[("pagerdutyIncident", event_incident)]["properties"]["status"],
+            )
+        print("\n5. Real time: connect-webhooks, then PagerDuty changes reach Port with no run.")
+        code, outputs = run_step("connect-webhooks", common)
+        show("subscription", outputs.get("subscription_id"))
+        with sb.pagerduty.lock:
+            live = sb.pagerduty.create_incident(service_id=sb.service_id, title="Queue backlog")
+        key = ("pagerdutyIncident", live["id"])
+        for status in ("triggered", "acknowledged", "resolved"):
+            if status != "triggered":
+                with sb.pagerduty.lock:
+                    sb.pagerduty.set_status(live, status, sb.pagerduty.ref("user", sb.user_id))
+            started = time.monotonic()
+            while time.monotonic() - started < 10:
+                current = sb.port.entities.get(key, {}).get("properties", {}).get("status")
+                if current == status:
+                    break
+                time.sleep(0.02)
+            show(
+                f"PagerDuty says {status}; Port entity after {time.monotonic() - started:.2f} s",
+                sb.port.entities.get(key, {}).get("properties", {}).get("status"),
             )
         print(f"\nDone: {len(sb.requests.all())} requests reached the simulators.")
     return 0

@@ -200,6 +200,14 @@ class ConnectWebhooks:
     def _desired(
         self, settings: ConnectSettings, identifier: str, secret: str | None
     ) -> dict[str, Any]:
+        security: dict[str, Any] = {
+            "signatureHeaderName": SIGNATURE_HEADER,
+            "signatureAlgorithm": "sha256",
+            "signaturePrefix": "v1=",
+            "requestIdentifierPath": ".body.event.id",
+        }
+        if secret is not None:
+            security["secret"] = secret
         return {
             "identifier": identifier,
             "title": TITLE[:30],
@@ -207,13 +215,7 @@ class ConnectWebhooks:
             "icon": "pagerduty",
             "enabled": secret is not None,
             "mappings": settings.derived.mappings,
-            "security": {
-                "secret": secret,
-                "signatureHeaderName": SIGNATURE_HEADER,
-                "signatureAlgorithm": "sha256",
-                "signaturePrefix": "v1=",
-                "requestIdentifierPath": ".body.event.id",
-            },
+            "security": security,
         }
 
     def _connect(  # noqa: PLR0917 - one scope item's whole state
@@ -384,7 +386,7 @@ class ConnectWebhooks:
             lines.append(f"| {scope} | {scope.identifier(settings.base)} ({url}) | {sub_id} |")
         lines += ["", f"Events: {', '.join(derived.events)}", "", "### Real time vs sync only", ""]
         for mapping in derived.mappings:
-            if mapping.get("operation") == "delete":
+            if mapping.get("operation"):
                 continue
             entity = mapping["entity"]
             fresh = [k for k in ("title", "icon", "team") if k in entity]

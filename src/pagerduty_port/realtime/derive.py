@@ -155,7 +155,7 @@ def derive(mapping: MappingConfig) -> Derived:
             derived.mappings.append(
                 {
                     "blueprint": blueprint,
-                    "operation": "delete",
+                    "operation": {"type": "delete"},
                     "filter": f"{_events_filter(SERVICE_DELETE_EVENTS)} and {selector}",
                     "entity": {"identifier": entity["identifier"]},
                 }
