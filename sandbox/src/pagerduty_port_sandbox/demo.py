@@ -10,8 +10,8 @@ import json
 import os
 import subprocess
 import sys
-import time
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -137,19 +137,23 @@ def main() -> int:
         with sb.pagerduty.lock:
             live = sb.pagerduty.create_incident(service_id=sb.service_id, title="Queue backlog")
         key = ("pagerdutyIncident", live["id"])
+
+        def port_status() -> Any:
+            found = sb.port.entities.get(key)
+            return found["properties"].get("status") if found else None
+
         for status in ("triggered", "acknowledged", "resolved"):
             if status != "triggered":
                 with sb.pagerduty.lock:
                     sb.pagerduty.set_status(live, status, sb.pagerduty.ref("user", sb.user_id))
             started = time.monotonic()
             while time.monotonic() - started < 10:
-                current = sb.port.entities.get(key, {}).get("properties", {}).get("status")
-                if current == status:
+                if port_status() == status:
                     break
                 time.sleep(0.02)
             show(
                 f"PagerDuty says {status}; Port entity after {time.monotonic() - started:.2f} s",
-                sb.port.entities.get(key, {}).get("properties", {}).get("status"),
+                port_status(),
             )
         print(f"\nDone: {len(sb.requests.all())} requests reached the simulators.")
     return 0
