@@ -136,10 +136,10 @@ def main() -> int:
         show("subscription", outputs.get("subscription_id"))
         with sb.pagerduty.lock:
             live = sb.pagerduty.create_incident(service_id=sb.service_id, title="Queue backlog")
-        key = ("pagerdutyIncident", live["id"])
+        live_key = ("pagerdutyIncident", live["id"])
 
         def port_status() -> Any:
-            found = sb.port.entities.get(key)
+            found = sb.port.entities.get(live_key)
             return found["properties"].get("status") if found else None
 
         for status in ("triggered", "acknowledged", "resolved"):
