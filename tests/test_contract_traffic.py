@@ -228,4 +228,27 @@ def test_every_request_of_the_lifecycle_actions_matches_the_specs(sandbox, check
     assert ("POST", f"/incidents/{incident['id']}/notes") in paths
     assert ("POST", f"/schedules/{sb.schedule_id}/overrides") in paths
     assert ("POST", "/services") in paths
+
+
+def test_every_request_of_connect_webhooks_matches_the_specs(sandbox, checker):
+    """Create both halves, change the scope (PUT and a new subscription), rotate the secret and
+    disconnect: every /webhook_subscriptions and /v1/webhooks request is validated. Deliveries
+    into the ingest URL come from the simulator, not the action, and are left out."""
+    sb = sandbox
+    common = sb.action_inputs()
+    steps = [
+        {},
+        {"scope": f"service:{sb.service_id}"},
+        {"scope": f"team:{sb.team_id}", "rotate_secret": "true"},
+        {"scope": f"team:{sb.team_id}", "disconnect": "true"},
+    ]
+    for extra in steps:
+        result = run_action("connect-webhooks", {**common, **extra})
+        assert result.returncode == 0, result.stdout
+    traffic = [r for r in sb.requests.all() if not r.path.startswith("/ingest/")]
+    paths = {(r.method, r.path.split("/P")[0]) for r in traffic}
+    assert ("POST", "/webhook_subscriptions") in paths
+    assert ("DELETE", "/webhook_subscriptions") in paths
+    assert ("POST", "/v1/webhooks") in paths
+    assert any(m == "PATCH" and p.startswith("/v1/webhooks/") for m, p in paths)
     assert checker.assert_valid(traffic) == len(traffic)

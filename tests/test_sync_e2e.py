@@ -128,7 +128,13 @@ def test_25000_incidents_500_services_and_schedules_within_the_request_budget(tm
             ((_, expected),) = incidents.map_page([api_view]).entities
             held = sb.port.entities[(INCIDENT, some_id)]
             assert held["title"] == expected["title"]
-            assert held["properties"] == expected["properties"]
+            # Blueprint properties the sync does not map (last_event_*: webhooks) stay unset.
+            written = {
+                k: v
+                for k, v in held["properties"].items()
+                if k in expected["properties"] or v is not None
+            }
+            assert written == expected["properties"]
             assert held["relations"] == expected["relations"]
 
         # The second run over unchanged data writes nothing.

@@ -20,6 +20,7 @@ from .inputs import Inputs
 from .masking import SECRETS
 from .operations.base import Operation, Runtime
 from .operations.change_oncall import OPERATION as CHANGE_ONCALL
+from .operations.connect_webhooks import OPERATION as CONNECT_WEBHOOKS
 from .operations.create_incident import OPERATION as CREATE_INCIDENT
 from .operations.create_service import OPERATION as CREATE_SERVICE
 from .operations.escalate import OPERATION as ESCALATE
@@ -42,6 +43,7 @@ OPERATIONS: dict[str, Operation] = {
         UPDATE_INCIDENT,
         CREATE_SERVICE,
         CHANGE_ONCALL,
+        CONNECT_WEBHOOKS,
     )
 }
 # After the deadline: how long the Port run may take to hear about it before the process ends.

@@ -186,6 +186,10 @@ class Reporter:
             f"link the Port run to {url}", link=list(self._links), statusLabel=status_label
         )
 
+    def mask(self, value: str) -> None:
+        """Treat `value` as a secret from now on (a secret an API handed back mid-run)."""
+        SECRETS.add(value)
+
     def set_outputs(self, values: Mapping[str, Any]) -> None:
         for name, value in values.items():
             text = SECRETS.scrub("" if value is None else str(value))

@@ -49,6 +49,24 @@ here when the real API is seen to differ:
   (`run_exhausted`), and unset blueprint properties come back as null. A relation to an
   entity Port does not hold is refused unless `create_missing_related_entities=true` (as Port
   documents); the 404 `not_found` status, and in a bulk write a 207 listing the entity, are ours.
+- PagerDuty v3 webhooks: a subscription's `delivery_method.url` may be http (the real API
+  likely wants https); create answers 200 (as the spec says) with the secret, GET never shows it
+  and shows custom header values as "redacted"; PUT refuses a `delivery_method` change. Events
+  are emitted on create (incident.triggered), status changes (acknowledged/resolved),
+  reassignment/escalation, priority changes and service create/update/delete; title or urgency
+  edits emit nothing. Event `data` is PagerDuty's documented v3 incident shape (`number`,
+  `assignees` as user references, no `description`, `updated_at` or trigger log entry); for
+  services we guess `{id, type, self, html_url, summary, name, description, teams}` (no
+  `status`). `client` is null. Deliveries go one at a time, in order, from one thread; a
+  failure (connection error, 5xx, 408, 429) is retried after 0.05, 0.2, 0.5 and 1 s, then
+  dropped; other 4xx are not retried. One signature per delivery (no rotation overlap).
+- Port webhooks: create answers 201 and every answer wraps the webhook in `integration`, with
+  `webhookKey` and `url` (`<port>/ingest/<key>`; the real one is https://ingest.getport.io/<key>).
+  Ingest answers 202 and maps synchronously (Port maps asynchronously); a bad signature is 401
+  and changes nothing; a signature header holding several comma-separated values passes when
+  any one matches; a request id seen before is answered 202 and skipped. Entities are upserted
+  with merge (only the mapped fields change) and missing related entities created; a mapping
+  that fails is logged in `port.webhooks.log`, not reported to the sender.
 """
 
 from __future__ import annotations
@@ -118,6 +136,7 @@ class Sandbox:
             self.stop()
             raise
         self.pagerduty.api_url = self.pagerduty_url  # `self` links point back at the sandbox
+        self.port.webhooks.ingest_url = self.port_url + "/ingest"
         self._seed_pagerduty()
         if port_blueprints == "default":
             self.port.load_default_blueprints()
@@ -148,6 +167,7 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
+        self.pagerduty.webhooks.stop()  # first: no delivery may outlive the servers
         # Stop the servers in parallel: each shutdown waits for its poll loop to notice.
         stoppers = [
             threading.Thread(target=server.stop, daemon=True) for server in self._servers.values()
@@ -333,4 +353,9 @@ class Sandbox:
     @property
     def errors(self) -> list[str]:
         """Tracebacks of simulator crashes (answered as 500s); empty in a healthy run."""
-        return [trace for api in self._apis.values() for trace in api.errors]
+        traces = [trace for api in self._apis.values() for trace in api.errors]
+        return traces + list(self.pagerduty.webhooks.errors)
+
+    def wait_deliveries(self, timeout: float = 10.0) -> bool:
+        """Wait (bounded) until every queued webhook delivery has been attempted."""
+        return self.pagerduty.webhooks.wait_idle(timeout)

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,30 @@ def main() -> int:
                 sb.port.entities[("pagerdutyIncident", event_incident)]["properties"]["status"],
             )
         lifecycle(sb, common, incident_id)
+        print("\n11. Real time: connect-webhooks, then PagerDuty changes reach Port with no run.")
+        code, outputs = run_step("connect-webhooks", common)
+        show("subscription", outputs.get("subscription_id"))
+        with sb.pagerduty.lock:
+            live = sb.pagerduty.create_incident(service_id=sb.service_id, title="Queue backlog")
+        live_key = ("pagerdutyIncident", live["id"])
+
+        def port_status() -> Any:
+            found = sb.port.entities.get(live_key)
+            return found["properties"].get("status") if found else None
+
+        for status in ("triggered", "acknowledged", "resolved"):
+            if status != "triggered":
+                with sb.pagerduty.lock:
+                    sb.pagerduty.set_status(live, status, sb.pagerduty.ref("user", sb.user_id))
+            started = time.monotonic()
+            while time.monotonic() - started < 10:
+                if port_status() == status:
+                    break
+                time.sleep(0.02)
+            show(
+                f"PagerDuty says {status}; Port entity after {time.monotonic() - started:.2f} s",
+                port_status(),
+            )
         print(f"\nDone: {len(sb.requests.all())} requests reached the simulators.")
     return 0
 

@@ -17,6 +17,7 @@ from pagerduty_port_sandbox.common import add_months, parse_iso
 from pagerduty_port_sandbox.httpserver import Api, Request, Response, json_body
 from pagerduty_port_sandbox.pagerduty_lifecycle import register as register_lifecycle
 from pagerduty_port_sandbox.pagerduty_state import PagerDutyError, PagerDutyState
+from pagerduty_port_sandbox.pagerduty_webhook_routes import WebhookRoutes
 
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 MAX_RECORDS = 10_000
@@ -74,6 +75,7 @@ class PagerDutyApi(Api):
         self.route("GET", r"/oncalls", self.list_oncalls)
         self.route("POST", r"/analytics/metrics/incidents/services", self.service_analytics)
         register_lifecycle(self)
+        WebhookRoutes(self)
 
     # ------------------------------------------------------------------ conventions
     def error(
@@ -487,6 +489,7 @@ class PagerDutyApi(Api):
             incident["summary"] = f"[#{incident['incident_number']}] {title}"
         if priority_given:
             incident["priority"] = state.ref("priority", priority_id) if priority_id else None
+            state.emit_incident(incident, "incident.priority_updated", actor)
         if status in ("acknowledged", "resolved"):
             state.set_status(incident, status, actor, resolution)
         state.touch(incident)

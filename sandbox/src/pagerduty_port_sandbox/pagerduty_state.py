@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pagerduty_port_sandbox.common import iso_seconds
+from pagerduty_port_sandbox.common import iso_millis, iso_seconds
 from pagerduty_port_sandbox.pagerduty_directory import PagerDutyDirectory, PagerDutyError
+from pagerduty_port_sandbox.pagerduty_webhooks import WebhookHub, incident_data, service_data
 
 __all__ = ["OPEN_STATUSES", "PagerDutyError", "PagerDutyState"]
 
@@ -100,6 +101,61 @@ class PagerDutyState(PagerDutyDirectory):
         self._usage: dict[str, int] = {}
         self._throttled: dict[str, int] = {}
         self._event_usage: dict[str, int] = {}
+        # v3 webhook subscriptions; every incident/service change below is emitted to them.
+        self.webhooks = WebhookHub(lambda: iso_millis(self.now()))
+
+    # ------------------------------------------------------------------ webhook events
+    def emit_incident(
+        self, incident: dict[str, Any], event_type: str, agent: dict[str, Any] | None = None
+    ) -> None:
+        """Send `event_type` about `incident` to matching subscriptions (tests may call it
+        after editing an incident by hand)."""
+        if not self.webhooks.subscriptions:
+            return
+        service_id = incident["service"]["id"]
+        service = self.services.get(service_id, {})
+        self.webhooks.emit(
+            event_type,
+            "incident",
+            incident_data(incident),
+            agent=agent or incident.get("last_status_change_by"),
+            service_id=service_id,
+            team_ids=[t["id"] for t in service.get("teams", [])],
+        )
+
+    def emit_service(self, service: dict[str, Any], event_type: str) -> None:
+        if not self.webhooks.subscriptions:
+            return
+        self.webhooks.emit(
+            event_type,
+            "service",
+            service_data(service),
+            agent=None,
+            service_id=service["id"],
+            team_ids=[t["id"] for t in service.get("teams", [])],
+        )
+
+    def add_service(self, name: str, escalation_policy_id: str, **kwargs: Any) -> str:
+        service_id = super().add_service(name, escalation_policy_id, **kwargs)
+        self.emit_service(self.services[service_id], "service.created")
+        return service_id
+
+    def update_service(self, service_id: str, **changes: Any) -> dict[str, Any]:
+        """Change a service's fields (name, description, status...) and emit service.updated."""
+        with self.lock:
+            service = self.services[service_id]
+            service.update(changes)
+            if "name" in changes:
+                service["summary"] = changes["name"]
+            self.emit_service(service, "service.updated")
+            return service
+
+    def delete_service(self, service_id: str) -> None:
+        """Remove a service (not its incidents) and emit service.deleted."""
+        with self.lock:
+            service = self.services.pop(service_id)
+            self.routing_keys = {k: v for k, v in self.routing_keys.items() if v != service_id}
+            self.emit_service(service, "service.deleted")
 
     def seed_incidents(
         self,
@@ -305,6 +361,7 @@ class PagerDutyState(PagerDutyDirectory):
         meta.hidden_polls = hidden_polls
         if hidden_polls > 0:
             self._hidden.add(incident["id"])
+        self.emit_incident(incident, "incident.triggered", agent)
         return incident
 
     def find_open(self, service_id: str, incident_key: str) -> dict[str, Any] | None:
@@ -382,10 +439,13 @@ class PagerDutyState(PagerDutyDirectory):
             incident["alert_counts"] = {"all": 1, "triggered": 0, "resolved": 1}
             if resolution:
                 meta.body = {"type": "incident_body", "details": resolution}
+        previous = incident["status"]
         incident["status"] = status
         incident["last_status_change_at"] = stamp
         incident["last_status_change_by"] = actor
         incident["updated_at"] = stamp
+        if status != previous:
+            self.emit_incident(incident, f"incident.{status}", actor)
 
     def reassign(
         self,
@@ -416,6 +476,7 @@ class PagerDutyState(PagerDutyDirectory):
             ]
             incident["assigned_via"] = "escalation_policy"
         incident["updated_at"] = stamp
+        self.emit_incident(incident, "incident.escalated" if level else "incident.reassigned")
 
     def reopen(self, incident: dict[str, Any], status: str, actor: dict[str, Any]) -> None:
         """A resolved incident set back to `status`: acknowledged ones go to the requester."""
@@ -430,6 +491,7 @@ class PagerDutyState(PagerDutyDirectory):
         else:
             self.reassign(incident)
         incident["status"] = "triggered"
+        self.emit_incident(incident, "incident.reopened", actor)
 
     def add_note(self, incident_id: str, content: str, user_id: str) -> dict[str, Any]:
         note = {

@@ -16,6 +16,7 @@ from pagerduty_port_sandbox.httpserver import Api, Request, Response
 from pagerduty_port_sandbox.port_schema import PortError, invalid
 from pagerduty_port_sandbox.port_search import compile_query, project
 from pagerduty_port_sandbox.port_state import RUN_FIELDS, TERMINAL, PortState, not_found
+from pagerduty_port_sandbox.port_webhooks import INGEST_PREFIX, PortWebhookRoutes
 
 MAX_BODY = 1024 * 1024
 MAX_BULK = 20
@@ -70,6 +71,7 @@ class PortApi(Api):
         self.route("PATCH", r"/v1/actions/runs/(?P<run>[^/]+)", self.patch_run)
         self.route("POST", r"/v1/actions/runs/(?P<run>[^/]+)/logs", self.add_log)
         self.route("GET", r"/v1/actions/runs/(?P<run>[^/]+)/logs", self.get_logs)
+        PortWebhookRoutes(self, state.webhooks)
 
     # ------------------------------------------------------------------ conventions
     def error(self, status: int, message: str, error: str | None = None) -> Response:
@@ -80,6 +82,8 @@ class PortApi(Api):
 
     def handle(self, request: Request) -> Response:
         state = self.state
+        if request.path.startswith(INGEST_PREFIX):  # the ingest URL: no token, signed instead
+            return state.webhooks.ingest(request.path[len(INGEST_PREFIX) :], request)
         allowed, remaining = state.consume()
         if not allowed:
             response = self.error(429, "Rate limit exceeded, try again later")

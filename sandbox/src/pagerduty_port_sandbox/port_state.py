@@ -18,6 +18,7 @@ from typing import Any
 
 from pagerduty_port_sandbox.common import iso_millis, utcnow
 from pagerduty_port_sandbox.port_schema import PortError, normalize_entity, validate_blueprint
+from pagerduty_port_sandbox.port_webhooks import PortWebhookStore
 
 Key = tuple[str, str]
 RUN_FIELDS = ("status", "statusLabel", "link", "summary", "externalRunId")
@@ -85,6 +86,7 @@ class PortState:
         self._used = 0
         self._window_start = time.time()
         self._log_ids = 0
+        self.webhooks = PortWebhookStore(self)  # webhook data sources and their ingest log
 
     def now(self) -> str:
         return iso_millis(self.clock())

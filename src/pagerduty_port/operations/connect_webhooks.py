@@ -1,0 +1,401 @@
+"""connect-webhooks: PagerDuty v3 webhook subscriptions delivering into Port webhook data
+sources, so the catalogue follows PagerDuty in real time with nothing to host.
+
+One Port webhook per scope item (a Port webhook verifies one signing secret, and PagerDuty
+gives each subscription its own), found again by identifier; its subscription is found by the
+webhook's ingest URL. A second run with the same inputs sends no write.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from ..errors import ActionError, InputError
+from ..inputs import PAGERDUTY_ID_RE, Inputs
+from ..pagerduty import PagerDutyClient
+from ..port import PortClient
+from ..realtime.derive import Derived, add_event_properties, derive
+from ..settings import CommonSettings
+from .base import Runtime
+
+IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9@_.+:\\/=-]+$")
+MAX_IDENTIFIER = 30
+SIGNATURE_HEADER = "X-PagerDuty-Signature"
+TITLE = "PagerDuty (real time)"
+DESCRIPTION = "PagerDuty v3 webhook events, set up by pagerduty-port connect-webhooks"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One subscription filter: the account, a service or a team."""
+
+    kind: str  # account | service | team
+    id: str | None = None
+
+    def filter(self) -> dict[str, Any]:
+        if self.id is None:
+            return {"type": "account_reference"}
+        return {"type": f"{self.kind}_reference", "id": self.id}
+
+    def identifier(self, base: str) -> str:
+        return base if self.id is None else f"{base}-{self.kind}-{self.id}"
+
+    def __str__(self) -> str:
+        return "the whole account" if self.id is None else f"{self.kind}:{self.id}"
+
+
+@dataclass(frozen=True)
+class ConnectSettings:
+    base: str
+    scopes: list[Scope]
+    rotate_secret: bool
+    disconnect: bool
+    derived: Derived
+
+
+def parse_scope(value: str | None) -> list[Scope]:
+    if value is None:
+        return [Scope("account")]
+    scopes: list[Scope] = []
+    for part in (p.strip() for p in re.split(r"[,\n\r]+", value)):
+        if not part:
+            continue
+        kind, _, obj_id = part.partition(":")
+        kind, obj_id = kind.strip().lower(), obj_id.strip()
+        if kind not in ("service", "team") or not PAGERDUTY_ID_RE.match(obj_id):
+            raise InputError(
+                "scope",
+                f"contains {part!r}; expected service:<ID> or team:<ID> (such as "
+                "service:PABC123), separated by commas or newlines, or nothing for the whole "
+                "account.",
+            )
+        if Scope(kind, obj_id) not in scopes:
+            scopes.append(Scope(kind, obj_id))
+    return scopes or [Scope("account")]
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+class ConnectWebhooks:
+    name = "connect-webhooks"
+
+    def parse(self, inputs: Inputs, common: CommonSettings) -> ConnectSettings:
+        base = inputs.text("webhook_identifier") or "pagerduty"
+        if not IDENTIFIER_RE.match(base):
+            raise InputError(
+                "webhook_identifier",
+                f"got {base!r}; expected a Port identifier (letters, digits and @_.+:/=-).",
+            )
+        scopes = parse_scope(inputs.text("scope"))
+        for scope in scopes:
+            identifier = scope.identifier(base)
+            if len(identifier) > MAX_IDENTIFIER:
+                raise InputError(
+                    "webhook_identifier",
+                    f"makes the Port webhook identifier {identifier!r} for scope {scope}, longer "
+                    f"than Port's {MAX_IDENTIFIER} characters; choose a shorter one.",
+                )
+        rotate = inputs.boolean("rotate_secret", default=False)
+        disconnect = inputs.boolean("disconnect", default=False)
+        if rotate and disconnect:
+            raise InputError("rotate_secret", "cannot be combined with disconnect: true.")
+        if not common.pagerduty_token:
+            raise InputError("pagerduty_token", "is required: a PagerDuty REST API key.")
+        if common.port is None:
+            raise InputError(
+                "port_client_id", "is required (with port_client_secret): the webhook is in Port."
+            )
+        return ConnectSettings(base, scopes, rotate, disconnect, derive(common.mapping))
+
+    # ------------------------------------------------------------------ reads
+    @staticmethod
+    def _port_webhooks(port: PortClient, base: str) -> dict[str, dict[str, Any]]:
+        """Our webhooks: `base` and `base-service-*` / `base-team-*`."""
+        _, data = port.request("GET", "/v1/webhooks")
+        found = {}
+        for webhook in (data or {}).get("integrations") or []:
+            identifier = str(webhook.get("identifier") or "")
+            if identifier == base or identifier.startswith((f"{base}-service-", f"{base}-team-")):
+                found[identifier] = webhook
+        return found
+
+    @staticmethod
+    def _subscriptions(client: PagerDutyClient) -> list[dict[str, Any]]:
+        return [
+            s
+            for page in client.iter_pages("/webhook_subscriptions", "webhook_subscriptions")
+            for s in page
+        ]
+
+    def _blueprint_properties(self, port: PortClient, derived: Derived) -> dict[str, set[str]]:
+        found = {}
+        for blueprint in derived.incident_blueprints:
+            _, data = port.request("GET", f"/v1/blueprints/{_q(blueprint)}")
+            schema = ((data or {}).get("blueprint") or {}).get("schema") or {}
+            found[blueprint] = set(schema.get("properties") or {})
+        return found
+
+    # ------------------------------------------------------------------ run
+    def run(self, settings: ConnectSettings, runtime: Runtime) -> None:
+        reporter = runtime.reporter
+        port = runtime.port
+        assert port is not None  # parse checked the credentials
+        client = runtime.pagerduty()
+        verb = "Disconnecting" if settings.disconnect else "Connecting"
+        reporter.start(f"{verb} PagerDuty webhooks and Port ({settings.base}).")
+        existing = self._port_webhooks(port, settings.base)
+        for webhook in existing.values():
+            self._mask(runtime, webhook)
+        subscriptions = self._subscriptions(client)
+        if settings.disconnect:
+            self._disconnect(runtime, client, port, existing.values(), subscriptions)
+            return
+        derived = settings.derived
+        add_event_properties(derived, self._blueprint_properties(port, derived))
+        wanted = {s.identifier(settings.base): s for s in settings.scopes}
+        stale = [w for i, w in existing.items() if i not in wanted]
+        urls, ids, changes = [], [], 0
+        for identifier, scope in wanted.items():
+            url, sub_id, changed = self._connect(
+                runtime,
+                client,
+                port,
+                settings,
+                identifier,
+                scope,
+                existing.get(identifier),
+                subscriptions,
+            )
+            urls.append(url)
+            ids.append(sub_id)
+            changes += changed
+        if stale:
+            reporter.progress(f"Removing {len(stale)} webhook(s) for a scope no longer asked for.")
+            self._disconnect(runtime, client, port, stale, subscriptions, finish=False)
+            changes += len(stale)
+        reporter.set_outputs(
+            {
+                "webhook_url": ",".join(urls),
+                "subscription_id": ",".join(ids),
+                "events": ",".join(derived.events),
+            }
+        )
+        reporter.summary(self._summary(settings, urls, ids, changes))
+        reporter.succeed("Connected" if changes else "Already connected; nothing changed")
+
+    @staticmethod
+    def _mask(runtime: Runtime, webhook: dict[str, Any]) -> None:
+        for value in (
+            webhook.get("webhookKey"),
+            (webhook.get("security") or {}).get("secret"),
+        ):
+            if value:
+                runtime.reporter.mask(str(value))
+
+    def _desired(
+        self, settings: ConnectSettings, identifier: str, secret: str | None
+    ) -> dict[str, Any]:
+        security: dict[str, Any] = {
+            "signatureHeaderName": SIGNATURE_HEADER,
+            "signatureAlgorithm": "sha256",
+            "signaturePrefix": "v1=",
+            "requestIdentifierPath": ".body.event.id",
+        }
+        if secret is not None:
+            security["secret"] = secret
+        return {
+            "identifier": identifier,
+            "title": TITLE[:30],
+            "description": DESCRIPTION,
+            "icon": "pagerduty",
+            "enabled": secret is not None,
+            "mappings": settings.derived.mappings,
+            "security": security,
+        }
+
+    def _connect(  # noqa: PLR0917 - one scope item's whole state
+        self,
+        runtime: Runtime,
+        client: PagerDutyClient,
+        port: PortClient,
+        settings: ConnectSettings,
+        identifier: str,
+        scope: Scope,
+        webhook: dict[str, Any] | None,
+        subscriptions: list[dict[str, Any]],
+    ) -> tuple[str, str, int]:
+        reporter = runtime.reporter
+        changes = 0
+        if webhook is None:
+            body = self._desired(settings, identifier, None)
+            _, data = port.request("POST", "/v1/webhooks", body=body)
+            webhook = (data or {}).get("integration") or {}
+            self._mask(runtime, webhook)
+            reporter.progress(f"Created the Port webhook {identifier} (disabled until signed).")
+            changes += 1
+        url = str(webhook.get("url") or "")
+        if not url:
+            raise ActionError(f"Port did not return an ingest URL for webhook {identifier}.")
+        mine = [s for s in subscriptions if (s.get("delivery_method") or {}).get("url") == url]
+        for extra in mine[1:]:  # a duplicate left by an interrupted run: keep one only
+            client.request("DELETE", f"/webhook_subscriptions/{_q(extra['id'])}")
+            reporter.progress(f"Deleted duplicate subscription {extra['id']}.")
+            changes += 1
+        subscription = mine[0] if mine else None
+        secret = (webhook.get("security") or {}).get("secret")
+        replaced: dict[str, Any] | None = None
+        if subscription is not None and not secret:
+            if not settings.rotate_secret:
+                raise ActionError(
+                    f"PagerDuty subscription {subscription['id']} delivers to Port webhook "
+                    f"{identifier}, but Port no longer holds its signing secret (PagerDuty shows "
+                    "it only once). Run again with input 'rotate_secret: true' to replace the "
+                    "subscription."
+                )
+            replaced, subscription = subscription, None
+        elif subscription is not None and settings.rotate_secret:
+            replaced, subscription = subscription, None
+        if subscription is None:
+            subscription, secret = self._create_subscription(runtime, client, settings, url, scope)
+            changes += 1
+        else:
+            changes += self._update_subscription(runtime, client, settings, subscription, scope)
+        desired = self._desired(settings, identifier, secret)
+        patch = {k: v for k, v in desired.items() if k != "identifier" and webhook.get(k) != v}
+        if patch:
+            port.request("PATCH", f"/v1/webhooks/{_q(identifier)}", body=patch)
+            reporter.progress(f"Updated the Port webhook {identifier}: {', '.join(sorted(patch))}.")
+            changes += 1
+        if replaced is not None:
+            client.request("DELETE", f"/webhook_subscriptions/{_q(replaced['id'])}")
+            reporter.progress(f"Replaced subscription {replaced['id']} (new signing secret).")
+        return url, str(subscription["id"]), changes
+
+    def _create_subscription(
+        self,
+        runtime: Runtime,
+        client: PagerDutyClient,
+        settings: ConnectSettings,
+        url: str,
+        scope: Scope,
+    ) -> tuple[dict[str, Any], str]:
+        body = {
+            "webhook_subscription": {
+                "type": "webhook_subscription",
+                "active": True,
+                "description": DESCRIPTION,
+                "delivery_method": {"type": "http_delivery_method", "url": url},
+                "events": list(settings.derived.events),
+                "filter": scope.filter(),
+            }
+        }
+        data = client.request("POST", "/webhook_subscriptions", body=body)
+        subscription = (data or {}).get("webhook_subscription") or {}
+        secret = (subscription.get("delivery_method") or {}).get("secret")
+        if not secret:
+            raise ActionError(
+                f"PagerDuty created subscription {subscription.get('id')} without a signing "
+                "secret; delete it and run again."
+            )
+        runtime.reporter.mask(str(secret))
+        runtime.reporter.progress(
+            f"Created PagerDuty subscription {subscription.get('id')} for {scope}."
+        )
+        return subscription, str(secret)
+
+    def _update_subscription(
+        self,
+        runtime: Runtime,
+        client: PagerDutyClient,
+        settings: ConnectSettings,
+        subscription: dict[str, Any],
+        scope: Scope,
+    ) -> int:
+        changes: dict[str, Any] = {}
+        if sorted(subscription.get("events") or []) != sorted(settings.derived.events):
+            changes["events"] = list(settings.derived.events)
+        current = subscription.get("filter") or {}
+        if {k: v for k, v in current.items() if v is not None} != scope.filter():
+            changes["filter"] = scope.filter()
+        if subscription.get("active") is False:
+            changes["active"] = True
+        if not changes:
+            return 0
+        client.request(
+            "PUT",
+            f"/webhook_subscriptions/{_q(subscription['id'])}",
+            body={"webhook_subscription": changes},
+        )
+        runtime.reporter.progress(
+            f"Updated subscription {subscription['id']}: {', '.join(sorted(changes))}."
+        )
+        return 1
+
+    def _disconnect(  # noqa: PLR0917
+        self,
+        runtime: Runtime,
+        client: PagerDutyClient,
+        port: PortClient,
+        webhooks: Any,
+        subscriptions: list[dict[str, Any]],
+        finish: bool = True,
+    ) -> None:
+        reporter = runtime.reporter
+        removed = 0
+        for webhook in list(webhooks):
+            url = webhook.get("url")
+            for sub in subscriptions:
+                if url and (sub.get("delivery_method") or {}).get("url") == url:
+                    client.request("DELETE", f"/webhook_subscriptions/{_q(sub['id'])}")
+                    reporter.progress(f"Deleted PagerDuty subscription {sub['id']}.")
+                    removed += 1
+            port.request("DELETE", f"/v1/webhooks/{_q(str(webhook['identifier']))}", allow=(404,))
+            reporter.progress(f"Deleted the Port webhook {webhook['identifier']}.")
+            removed += 1
+        if finish:
+            reporter.set_outputs({"webhook_url": "", "subscription_id": "", "events": ""})
+            reporter.summary(
+                "## PagerDuty webhooks disconnected\n\n"
+                + (
+                    f"Removed {removed} webhook(s) and subscription(s).\n"
+                    if removed
+                    else "Nothing was connected.\n"
+                )
+            )
+            reporter.succeed("Disconnected" if removed else "Nothing to disconnect")
+
+    @staticmethod
+    def _summary(settings: ConnectSettings, urls: list[str], ids: list[str], changes: int) -> str:
+        derived = settings.derived
+        lines = [
+            "## PagerDuty webhooks connected to Port",
+            "",
+            "Nothing changed: both halves were already as asked."
+            if not changes
+            else f"{changes} change(s) made.",
+            "",
+            "| Scope | Port webhook | PagerDuty subscription |",
+            "|---|---|---|",
+        ]
+        for scope, url, sub_id in zip(settings.scopes, urls, ids, strict=True):
+            lines.append(f"| {scope} | {scope.identifier(settings.base)} ({url}) | {sub_id} |")
+        lines += ["", f"Events: {', '.join(derived.events)}", "", "### Real time vs sync only", ""]
+        for mapping in derived.mappings:
+            if mapping.get("operation"):
+                continue
+            entity = mapping["entity"]
+            fresh = [k for k in ("title", "icon", "team") if k in entity]
+            fresh += list(entity["properties"]) + [f"relations.{k}" for k in entity["relations"]]
+            lines.append(f"- **{mapping['blueprint']}** real time: {', '.join(fresh) or 'none'}")
+        for label, names in derived.sync_only.items():
+            lines.append(f"- **{label}** sync only: {', '.join(names) or 'none'}")
+        lines += [f"- {note}" for note in derived.notes]
+        return "\n".join(lines) + "\n"
+
+
+OPERATION = ConnectWebhooks()
