@@ -14,7 +14,10 @@ from pagerduty_port.inputs import Inputs
 from pagerduty_port.operations.change_oncall import ChangeOncall
 from pagerduty_port.settings import read_common
 
-START = "2030-03-01T09:00:00Z"
+# Within PagerDuty's 90-day on-call horizon, so /oncalls lists the override's shift.
+DAY = (datetime.now(UTC) + timedelta(days=10)).date().isoformat()
+START = f"{DAY}T09:00:00Z"
+END = f"{DAY}T17:00:00Z"
 
 
 def inputs_for(sb, run_id="r_oc1", *, context=None, **given):
@@ -46,7 +49,7 @@ def test_change_oncall_from_the_schedule_entity(sandbox):
     result = run_action("change-oncall", inputs_for(sb, context=context, schedule=None))
     assert result.returncode == 0, result.stdout + result.stderr
     [override] = sb.pagerduty.overrides[sb.schedule_id]
-    assert (override["start"], override["end"]) == (START, "2030-03-01T17:00:00Z")
+    assert (override["start"], override["end"]) == (START, END)
     assert override["user"]["id"] == sb.escalation_user_id
     assert result.outputs == {
         "override_id": override["id"],
@@ -59,7 +62,7 @@ def test_change_oncall_from_the_schedule_entity(sandbox):
         ("pagerdutyOncall", f"{sb.escalation_user_id}-{sb.schedule_id}-{START}")
     ]
     assert oncall["properties"]["user"] == "carol@example.com"
-    assert oncall["properties"]["endDate"] == "2030-03-01T17:00:00Z"
+    assert oncall["properties"]["endDate"] == END
     assert "Changed on-call on" in result.summary
 
 
@@ -67,7 +70,7 @@ def test_a_retried_run_adopts_the_override(sandbox):
     sb = sandbox
     first = run_action("change-oncall", inputs_for(sb))
     assert first.returncode == 0, first.stdout
-    again = run_action("change-oncall", inputs_for(sb, end="2030-03-01T17:00:00+00:00"))
+    again = run_action("change-oncall", inputs_for(sb, end=f"{DAY}T17:00:00+00:00"))
     assert again.returncode == 0, again.stdout
     assert len(sb.pagerduty.overrides[sb.schedule_id]) == 1
     assert len(override_posts(sb)) == 1
@@ -92,7 +95,7 @@ def test_a_lost_answer_is_not_answered_with_a_second_override(sandbox):
         ({"start": "tomorrow"}, "start"),
         ({"start": "2030-03-01T09:00:00"}, "start"),
         ({"end": None}, "end"),
-        ({"end": "2030-03-01T08:00:00Z"}, "end"),
+        ({"end": f"{DAY}T08:00:00Z"}, "end"),
         ({"end": "0h"}, "end"),
         ({"end": "91d"}, "end"),
         ({"end": "soon"}, "end"),

@@ -176,14 +176,20 @@ class ChangeOncall:
                 ("until", iso(settings.end)),
                 *(("include[]", i) for i in runtime.common.mapping.includes("oncalls")),
             ]
-            for page in client.iter_pages("/oncalls", "oncalls", params):
-                for oncall in page:
-                    if (
-                        oncall.get("start")
-                        and parse_instant("start", oncall["start"], settings.start)
-                        == settings.start
-                    ):
-                        entities += runtime.map_object("oncalls", oncall)
+            shifts = [
+                oncall
+                for page in client.iter_pages("/oncalls", "oncalls", params)
+                for oncall in page
+                if oncall.get("start")
+                and parse_instant("start", oncall["start"], settings.start) == settings.start
+            ]
+            for oncall in shifts:
+                entities += runtime.map_object("oncalls", oncall)
+            if not shifts:
+                runtime.reporter.progress(
+                    "PagerDuty lists no on-call shift for this override yet (it lists shifts "
+                    "up to 90 days ahead); a later sync writes its on-call entity."
+                )
         runtime.write_mapped(entities)
         return [f"{b}/{e['identifier']}" for b, e in entities]
 
