@@ -18,7 +18,16 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-OPERATIONS = ("create-incident", "trigger-incident", "escalate", "sync")
+OPERATIONS = (
+    "create-incident",
+    "trigger-incident",
+    "escalate",
+    "update-incident",
+    "change-oncall",
+    "create-service",
+    "sync",
+    "connect-webhooks",
+)
 TARGET = ROOT / "src" / "pagerduty_port" / "actions.json"
 
 

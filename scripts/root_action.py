@@ -72,7 +72,7 @@ def build() -> dict[str, Any]:
                     for op in users[name]
                     if "default" in actions[op]["inputs"][name]
                 )
-                + "; none for the others."
+                + ("; none for the others." if None in values else ".")
             )
         if notes:
             text = str(inputs[name].get("description", "")).rstrip()

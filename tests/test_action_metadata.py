@@ -5,6 +5,8 @@ does when the input is not given (the runner passes declared defaults as if the 
 from __future__ import annotations
 
 import dataclasses
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import yaml
 from pagerduty_port.errors import InputError
 from pagerduty_port.inputs import Inputs, env_name
 from pagerduty_port.main import OPERATIONS
-from pagerduty_port.settings import read_common
+from pagerduty_port.settings import read_common, read_timeout_minutes
 
 REPO = Path(__file__).resolve().parent.parent
 ROUTING_KEY = "R" * 32
@@ -40,6 +42,29 @@ BASE: dict[str, dict[str, str]] = {
         "port_client_id": "id-for-tests",
         "port_client_secret": "secret-for-tests",
     },
+    "update-incident": {
+        "from": "alice@example.com",
+        "pagerduty_token": "pd-token-for-tests",
+        "incident": "PINC001",
+        "status": "acknowledged",
+    },
+    "change-oncall": {
+        "user": "bob@example.com",
+        "end": "4h",
+        "from": "alice@example.com",
+        "pagerduty_token": "pd-token-for-tests",
+        "schedule": "PSCHED1",
+    },
+    "create-service": {
+        "name": "checkout",
+        "escalation_policy": "PPOL001",
+        "pagerduty_token": "pd-token-for-tests",
+    },
+    "connect-webhooks": {
+        "pagerduty_token": "pd-token-for-tests",
+        "port_client_id": "id-for-tests",
+        "port_client_secret": "secret-for-tests",
+    },
 }
 #: Why each of those is not `required: true`: the inputs that replace it.
 REPLACEMENTS: dict[tuple[str, str], dict[str, str]] = {
@@ -51,7 +76,16 @@ REPLACEMENTS: dict[tuple[str, str], dict[str, str]] = {
     ("escalate", "escalation_level"): {"urgency": "low"},
     ("sync", "port_client_id"): {"dry_run": "true", "port_client_secret": ""},
     ("sync", "port_client_secret"): {"dry_run": "true", "port_client_id": ""},
+    ("update-incident", "incident"): {
+        "port_context": '{"blueprint": "pagerdutyIncident", "entity": "PINC001"}'
+    },
+    ("update-incident", "status"): {"note": "Rolled back the deploy."},
+    ("change-oncall", "schedule"): {
+        "port_context": '{"blueprint": "pagerdutySchedule", "entity": "PSCHED1"}'
+    },
 }
+#: change-oncall reads the clock (start defaults to now): parse against a fixed one.
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def declared(operation: str) -> dict[str, dict[str, Any]]:
@@ -69,6 +103,8 @@ def normal(value: Any) -> Any:
         return [normal(v) for v in value]
     if value is None or isinstance(value, str | int | float | bool):
         return value
+    if isinstance(value, datetime):
+        return value.isoformat()
     return type(value).__name__
 
 
@@ -76,7 +112,24 @@ def parse(operation: str, given: dict[str, str]) -> Any:
     environ = {env_name(k): v for k, v in given.items()}
     inputs = Inputs(environ)
     common = read_common(inputs, environ)
-    return normal((common, OPERATIONS[operation].parse(inputs, common)))
+    action = OPERATIONS[operation]
+    if hasattr(action, "clock"):  # an injectable clock (a dataclass field)
+        action = dataclasses.replace(action, clock=lambda: NOW)  # type: ignore[type-var]
+    settings = action.parse(inputs, common)
+    return normal((common, settings, read_timeout_minutes(inputs, operation)))
+
+
+def test_every_sub_action_is_covered() -> None:
+    """A new operation's action.yml cannot skip these checks (each one needs its BASE), nor be
+    left out of the generated root action.yml and the command line's actions.json."""
+    sub_actions = {path.parent.name for path in REPO.glob("*/action.yml")}
+    assert sub_actions == set(BASE)
+    assert sub_actions == set(OPERATIONS)
+    root = yaml.safe_load((REPO / "action.yml").read_text())
+    listed = root["inputs"]["operation"]["description"].split(":", 1)[1]
+    assert {name.strip(" .") for name in listed.split(",")} == sub_actions
+    cli = json.loads((REPO / "src" / "pagerduty_port" / "actions.json").read_text())
+    assert set(cli) == sub_actions
 
 
 @pytest.mark.parametrize("operation", sorted(BASE))
