@@ -25,7 +25,8 @@ from packaging.requirements import Requirement
 import container_support as cs
 
 REQUIRE_ENV = "PAGERDUTY_PORT_REQUIRE_CONTAINER"
-ACTION_DIRS = ("create-incident", "trigger-incident", "escalate", "sync")
+#: Every sub-action: each folder with an action.yml, so a new operation is covered unasked.
+ACTION_DIRS = tuple(sorted(path.parent.name for path in cs.REPO_ROOT.glob("*/action.yml")))
 OPERATION_ENV = "PAGERDUTY_PORT_OPERATION"
 
 container = pytest.mark.container
@@ -167,6 +168,25 @@ def test_entrypoint_starts_and_fails_cleanly_without_an_operation(image: str) ->
     assert "No module named" not in result.stderr, result.describe()
     assert "Traceback" not in result.stdout + result.stderr, result.describe()
     assert "operation" in result.stdout + result.stderr, result.describe()
+
+
+@container
+@pytest.mark.parametrize("action_dir", ACTION_DIRS)
+def test_each_sub_action_runs_its_operation_and_names_a_missing_input(
+    image: str, action_dir: str
+) -> None:
+    """Each sub-action's runs.env selects its operation in the image: with no inputs (the runner
+    passes the declared defaults) the step fails cleanly, naming an input of that action."""
+    _, action = cs.load_action(action_dir)
+    declared = set(action.get("inputs") or {})
+    result = cs.run_action(action_dir, {}, image=image)
+    assert result.returncode == 1, result.describe()
+    assert "Traceback" not in result.stdout + result.stderr, result.describe()
+    errors = [line for line in result.stdout.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1, result.describe()
+    named = re.search(r"Input '([^']+)'", errors[0])
+    assert named, errors[0]
+    assert named[1] in declared, (sorted(declared), errors[0])
 
 
 # --------------------------------------------------------------------------------------------
