@@ -273,6 +273,10 @@ def check_reusable_calls(path: Path, workflow: dict[str, Any], repo: Path = REPO
         for kind, passed in (("input", job.get("with")), ("secret", job.get("secrets"))):
             declared = spec.get(f"{kind}s") or {}
             if passed == "inherit":
+                problems.append(
+                    f"{where(path, job_id)}: passes {kind}s: inherit, which hands over every "
+                    f"{kind}; pass each one {match['file']} declares by name"
+                )
                 continue
             given = passed or {}
             for key in given:
@@ -352,8 +356,38 @@ def port_input_references(template: Any) -> set[str]:
     return {next(g for g in m.groups() if g) for m in PORT_INPUT_REFERENCE.finditer(text)}
 
 
-def check_port_action(path: Path, examples: Path = EXAMPLES) -> list[str]:
-    """A Port action JSON dispatches an example workflow with inputs it declares."""
+def _input_names(value: Any) -> set[str]:
+    return {name for e in EXPRESSION.findall(str(value)) for name in INPUT_REFERENCE.findall(e)}
+
+
+def feeds_required(path: Path, repo: Path = REPO) -> dict[str, str]:
+    """The workflow's own inputs that reach a required input of one of our actions (through a
+    step, or through a call of our reusable workflow): {its input: the action input it feeds}."""
+    workflow = load_yaml(path)
+    fed: dict[str, str] = {}
+    for _, _, step in steps(workflow):
+        name = our_action(str(step.get("uses", "")))
+        if name is None:
+            continue
+        passed = step.get("with") or {}
+        operation = name or str(passed.get("operation", ""))
+        for key in REQUIRED_INPUTS.get(operation, set()):  # `required: true`: always needed
+            for source in _input_names(passed.get(key, "")):
+                fed.setdefault(source, f"{operation}'s {key}")
+    for job in (workflow.get("jobs") or {}).values():
+        match = _OUR_REUSABLE.match(str((job or {}).get("uses", "")))
+        target = repo / ".github" / "workflows" / match["file"] if match else None
+        if target is None or not target.is_file():
+            continue
+        for key, action_input in feeds_required(target, repo).items():
+            for source in _input_names((job.get("with") or {}).get(key, "")):
+                fed.setdefault(source, action_input)
+    return fed
+
+
+def check_port_action(path: Path, examples: Path = EXAMPLES, repo: Path = REPO) -> list[str]:
+    """A Port action JSON dispatches an example workflow with inputs it declares, and sends
+    every input the workflow passes on to a required input of our action (such as `from`)."""
     action = json.loads(path.read_text())
     name = path.name
     method = action.get("invocationMethod") or {}
@@ -379,6 +413,12 @@ def check_port_action(path: Path, examples: Path = EXAMPLES) -> list[str]:
     for key, spec in inputs.items():
         if (spec or {}).get("required") and key not in given:
             problems.append(f"{name}: does not send {key!r}, which {workflow_path.name} requires")
+    for key, action_input in sorted(feeds_required(workflow_path, repo).items()):
+        if key in inputs and key not in given:
+            problems.append(
+                f"{name}: does not send {key!r}, which {workflow_path.name} passes as "
+                f"{action_input} (required)"
+            )
     context = given.get("port_context")
     if not isinstance(context, dict) or set(context) < PORT_CONTEXT_KEYS:
         problems.append(f"{name}: port_context must carry {sorted(PORT_CONTEXT_KEYS)}")
@@ -425,7 +465,7 @@ def check_examples(examples: Path = EXAMPLES, repo: Path = REPO) -> list[str]:
                 "so the Port action JSON cannot dispatch both"
             )
     for action in port_actions(examples):
-        problems += check_port_action(action, examples)
+        problems += check_port_action(action, examples, repo)
     return problems
 
 
@@ -454,6 +494,25 @@ def check_root_action(repo: Path = REPO) -> list[str]:
                     f"action.yml gives {key!r} a default ({spec['default']!r}), but {name} "
                     f"defaults to {declared.get('default')!r}: leave it to each operation"
                 )
+    return problems
+
+
+README_SNIPPET = re.compile(r"^```ya?ml\n(.*?)^```", re.S | re.M)
+
+
+def check_readme_snippets(readme: Path = REPO / "README.md", repo: Path = REPO) -> list[str]:
+    """The README's YAML snippets call our actions and reusable workflows as the examples must:
+    every required input passed, secrets by name. A bare list of steps is read as one job."""
+    problems = []
+    for number, block in enumerate(README_SNIPPET.findall(readme.read_text()), start=1):
+        data = yaml.safe_load(block)
+        if isinstance(data, list):
+            data = {"jobs": {"snippet": {"steps": data}}}
+        if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
+            continue
+        label = Path(f"{readme.name} snippet {number}")
+        problems += check_action_steps(label, data, repo)
+        problems += check_reusable_calls(label, data, repo)
     return problems
 
 
@@ -539,6 +598,19 @@ def test_there_is_an_example_for_every_action() -> None:
 def test_examples_are_consistent() -> None:
     problems = check_examples()
     assert not problems, "\n".join(problems)
+
+
+def test_readme_snippets_pass_every_required_input_and_name_their_secrets() -> None:
+    problems = check_readme_snippets()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", reusable_examples(), ids=lambda p: p.name)
+def test_a_reusable_example_passes_on_what_its_twin_does(path: Path) -> None:
+    """The Port action JSON is checked against examples/workflows/: the reusable copy must pass
+    the same dispatch inputs on to the action's required inputs (such as `from`)."""
+    twin = EXAMPLES / "workflows" / path.name
+    assert feeds_required(path) == feeds_required(twin)
 
 
 @pytest.mark.parametrize("path", project_workflows(), ids=lambda p: p.name)
@@ -772,6 +844,44 @@ def test_a_reusable_call_whose_fallback_drifts_is_reported(copy: Path) -> None:
     edit(workflow, "|| 'https://api.getport.io'", "|| 'https://api.us.port.io'")
     problems = check_examples(copy / "examples", copy)
     assert any("falls back to 'https://api.us.port.io'" in p for p in problems), problems
+
+
+def test_a_reusable_call_with_secrets_inherit_is_reported(copy: Path) -> None:
+    workflow = copy / "examples" / "reusable" / "pagerduty-update-incident.yml"
+    text = workflow.read_text()
+    workflow.write_text(re.sub(r"    secrets:\n(      .*\n)+", "    secrets: inherit\n", text))
+    problems = check_examples(copy / "examples", copy)
+    assert any("passes secrets: inherit" in p for p in problems), problems
+
+
+def test_a_port_action_that_does_not_send_from_is_reported(copy: Path) -> None:
+    action = copy / "examples" / "port" / "actions" / "change-oncall.json"
+    data = json.loads(action.read_text())
+    del data["invocationMethod"]["workflowInputs"]["from"]
+    action.write_text(json.dumps(data))
+    problems = check_examples(copy / "examples", copy)
+    assert any("does not send 'from'" in p and "change-oncall's from" in p for p in problems)
+
+
+def test_a_reusable_example_that_drops_from_is_reported(copy: Path) -> None:
+    workflow = copy / "examples" / "reusable" / "pagerduty-update-incident.yml"
+    edit(workflow, "      from: ${{ inputs.from }}\n", "")
+    assert "from" not in feeds_required(workflow, copy)
+    assert "from" in feeds_required(copy / "examples" / "workflows" / workflow.name, copy)
+
+
+def test_a_readme_snippet_without_a_required_input_or_with_inherit_is_reported(
+    tmp_path: Path,
+) -> None:
+    readme = tmp_path / "README.md"
+    text = (REPO / "README.md").read_text()
+    start = text.index("pagerduty-port-actions/update-incident@v1")
+    text = text[:start] + text[start:].replace("          from: oncall-bot@example.com\n", "", 1)
+    text = re.sub(r"    secrets: \{[^\n]*\}", "    secrets: inherit", text, count=1)
+    readme.write_text(text)
+    problems = check_readme_snippets(readme)
+    assert any("does not pass 'from', which update-incident requires" in p for p in problems)
+    assert any("passes secrets: inherit" in p for p in problems), problems
 
 
 def test_a_broken_port_action_fails_the_spec_check(tmp_path: Path) -> None:
