@@ -84,8 +84,8 @@ def build() -> dict[str, Any]:
     return {
         "name": "PagerDuty for Port",
         "description": (
-            "Create, trigger, acknowledge, resolve and escalate PagerDuty incidents from Port "
-            "self-service actions, and sync PagerDuty into Port's catalogue."
+            "Run the whole PagerDuty incident lifecycle from Port self-service actions, and keep "
+            "Port's catalogue in step with PagerDuty."
         ),
         "author": "pagerduty-port contributors",
         "branding": {"icon": "alert-triangle", "color": "green"},
