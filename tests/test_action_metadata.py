@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from pagerduty_port.errors import InputError
-from pagerduty_port.inputs import Inputs, env_name
+from pagerduty_port.github.inputs import Inputs, env_name
+from pagerduty_port.github.settings import read_common
 from pagerduty_port.main import OPERATIONS
-from pagerduty_port.settings import read_common
 
 REPO = Path(__file__).resolve().parent.parent
 ROUTING_KEY = "R" * 32

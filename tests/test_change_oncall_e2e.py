@@ -10,9 +10,9 @@ import pytest
 
 from actionrun import run_action
 from pagerduty_port.errors import InputError
-from pagerduty_port.inputs import Inputs
+from pagerduty_port.github.inputs import Inputs
+from pagerduty_port.github.settings import read_common
 from pagerduty_port.operations.change_oncall import ChangeOncall
-from pagerduty_port.settings import read_common
 
 # Within PagerDuty's 90-day on-call horizon, so /oncalls lists the override's shift.
 DAY = (datetime.now(UTC) + timedelta(days=10)).date().isoformat()

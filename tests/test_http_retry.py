@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from pagerduty_port.clients.http import RetryPolicy, Unanswered, new_session, send, server_wait
+from pagerduty_port.clients.pagerduty import PagerDutyClient
+from pagerduty_port.clients.port import PortClient
 from pagerduty_port.errors import PagerDutyError, PortError
-from pagerduty_port.http import RetryPolicy, Unanswered, new_session, send, server_wait
-from pagerduty_port.pagerduty import PagerDutyClient
-from pagerduty_port.port import PortClient
 from scripted import HANG, FakeTime, Scripted
 
 

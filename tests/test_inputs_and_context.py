@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from pagerduty_port.context import parse_port_context
 from pagerduty_port.errors import InputError
-from pagerduty_port.inputs import Inputs, env_name
-from pagerduty_port.masking import SECRETS
-from pagerduty_port.settings import read_common
+from pagerduty_port.github.context import parse_port_context
+from pagerduty_port.github.inputs import Inputs, env_name
+from pagerduty_port.github.masking import SECRETS
+from pagerduty_port.github.settings import read_common
 
 
 def test_env_name_keeps_hyphens_like_the_runner():

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from pagerduty_port.clients.http import RetryPolicy, new_session
+from pagerduty_port.clients.port import PortClient
 from pagerduty_port.errors import PortError
-from pagerduty_port.http import RetryPolicy, new_session
-from pagerduty_port.masking import SECRETS
-from pagerduty_port.port import PortClient
-from pagerduty_port.report import Reporter, WorkflowCommandHandler
+from pagerduty_port.github.masking import SECRETS
+from pagerduty_port.github.report import Reporter, WorkflowCommandHandler
 from scripted import HANG, FakeTime, Scripted
 
 LOGIN = (200, {}, json.dumps({"ok": True, "accessToken": "tok-abcdef", "expiresIn": 3600}).encode())

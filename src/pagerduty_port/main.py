@@ -14,22 +14,22 @@ from dataclasses import dataclass, replace
 
 import requests
 
+from .clients.http import RetryPolicy, new_session
+from .clients.port import PortClient
 from .errors import ActionError, ApiError, EventsError, InputError, PagerDutyError, PortError
-from .http import RetryPolicy, new_session
-from .inputs import Inputs
-from .masking import SECRETS
-from .operations.base import Operation, Runtime
+from .github.inputs import Inputs
+from .github.masking import SECRETS
+from .github.report import REPORT_POLICY, Reporter, setup_logging
+from .github.settings import OPERATION_ENV, CommonSettings, read_common, read_timeout_minutes
 from .operations.change_oncall import OPERATION as CHANGE_ONCALL
 from .operations.connect_webhooks import OPERATION as CONNECT_WEBHOOKS
 from .operations.create_incident import OPERATION as CREATE_INCIDENT
 from .operations.create_service import OPERATION as CREATE_SERVICE
 from .operations.escalate import OPERATION as ESCALATE
+from .operations.runtime import Operation, Runtime
 from .operations.sync import OPERATION as SYNC
 from .operations.trigger_incident import OPERATION as TRIGGER_INCIDENT
 from .operations.update_incident import OPERATION as UPDATE_INCIDENT
-from .port import PortClient
-from .report import REPORT_POLICY, Reporter, setup_logging
-from .settings import OPERATION_ENV, CommonSettings, read_common, read_timeout_minutes
 
 log = logging.getLogger("pagerduty_port")
 

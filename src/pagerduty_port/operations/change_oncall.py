@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from ..clients.pagerduty import PagerDutyClient
 from ..errors import ActionError, InputError
-from ..inputs import EMAIL_RE, PAGERDUTY_ID_RE, Inputs
-from ..pagerduty import PagerDutyClient
-from ..settings import CommonSettings
-from ..summary import md_cell, table
-from .base import Runtime
+from ..github.inputs import EMAIL_RE, PAGERDUTY_ID_RE, Inputs
+from ..github.settings import CommonSettings
+from ..markdown import md_cell, table
 from .durations import iso, parse_duration, parse_instant
 from .lookup import get_object, resolve_user
+from .runtime import Runtime
 from .write_once import create_once
 
 # PagerDuty documents no limit on an override's length; this bound (a guess, listed in the

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from ..catalogue.realtime.derive import Derived, add_event_properties, derive
+from ..clients.pagerduty import PagerDutyClient
+from ..clients.port import PortClient
 from ..errors import ActionError, InputError
-from ..inputs import PAGERDUTY_ID_RE, Inputs
-from ..pagerduty import PagerDutyClient
-from ..port import PortClient
-from ..realtime.derive import Derived, add_event_properties, derive
-from ..settings import CommonSettings
-from .base import Runtime
+from ..github.inputs import PAGERDUTY_ID_RE, Inputs
+from ..github.settings import CommonSettings
+from .runtime import Runtime
 
 IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9@_.+:\\/=-]+$")
 MAX_IDENTIFIER = 30

@@ -6,11 +6,11 @@ import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..clients.pagerduty import PagerDutyClient
 from ..errors import ActionError, InputError, PagerDutyError
-from ..inputs import Inputs
-from ..pagerduty import PagerDutyClient
-from ..settings import SERVICE_BLUEPRINT, CommonSettings
-from .base import Runtime
+from ..github.inputs import Inputs
+from ..github.settings import SERVICE_BLUEPRINT, CommonSettings
+from .runtime import Runtime
 
 MAX_KEY_LENGTH = 255
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..clients.pagerduty import PagerDutyClient
 from ..errors import ActionError, InputError, PagerDutyError, PortError
-from ..inputs import Inputs
-from ..pagerduty import PagerDutyClient
-from ..settings import CommonSettings
-from ..summary import md_cell, table
-from .base import Runtime
+from ..github.inputs import Inputs
+from ..github.settings import CommonSettings
+from ..markdown import md_cell, table
 from .durations import parse_duration
 from .lookup import resolve_policy
+from .runtime import Runtime
 from .write_once import create_once
 
 NAME_MAX_LENGTH = 255

@@ -7,9 +7,9 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import ActionError, InputError, PagerDutyError
-from ..inputs import Inputs
-from ..settings import CommonSettings
-from .base import Runtime
+from ..github.inputs import Inputs
+from ..github.settings import CommonSettings
+from .runtime import Runtime
 
 
 @dataclass(frozen=True)

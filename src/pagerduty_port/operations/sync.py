@@ -6,14 +6,14 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from ..catalogue.mapping import KINDS
+from ..catalogue.sync.reader import parse_time
+from ..catalogue.sync.run import SyncSettings, run_sync
+from ..catalogue.sync.summary import failure_message, summary_json, summary_markdown
 from ..errors import ActionError, InputError
-from ..inputs import Inputs
-from ..mapping import KINDS
-from ..settings import CommonSettings
-from ..sync.reader import parse_time
-from ..sync.run import SyncSettings, run_sync
-from ..sync.summary import failure_message, summary_json, summary_markdown
-from .base import Runtime
+from ..github.inputs import Inputs
+from ..github.settings import CommonSettings
+from .runtime import Runtime
 
 BLUEPRINT_ID_RE = re.compile(r"^[A-Za-z0-9@_.+:\\/=-]{1,1000}$")
 _RELATIVE_RE = re.compile(r"^(\d{1,5})\s*([hdw])$")

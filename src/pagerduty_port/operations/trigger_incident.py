@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..clients.events import MAX_BODY_BYTES, EventsClient, encode_event
+from ..clients.pagerduty import PagerDutyClient
 from ..errors import InputError, PagerDutyError
-from ..events import MAX_BODY_BYTES, EventsClient, encode_event
-from ..inputs import Inputs
-from ..pagerduty import PagerDutyClient
-from ..settings import PAGERDUTY_EVENTS_URL, CommonSettings
-from ..summary import table
-from .base import Runtime
+from ..github.inputs import Inputs
+from ..github.settings import PAGERDUTY_EVENTS_URL, CommonSettings
+from ..markdown import table
+from .runtime import Runtime
 
 ROUTING_KEY_RE = re.compile(r"^[A-Za-z0-9]{32}$")
 EVENT_STATUS = {"trigger": "triggered", "acknowledge": "acknowledged", "resolve": "resolved"}

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from ..clients.pagerduty import PagerDutyClient
 from ..errors import ActionError, InputError, PagerDutyError
-from ..inputs import EMAIL_RE, PAGERDUTY_ID_RE, Inputs
-from ..pagerduty import PagerDutyClient
-from ..settings import CommonSettings
-from .base import Runtime
+from ..github.inputs import EMAIL_RE, PAGERDUTY_ID_RE, Inputs
+from ..github.settings import CommonSettings
 from .create_incident import CreateIncident
 from .lookup import resolve_user
+from .runtime import Runtime
 from .write_once import create_once
 
 NOTE_MAX_LENGTH = 25_000

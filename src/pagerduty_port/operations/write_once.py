@@ -14,11 +14,11 @@ from typing import TypeVar
 
 import requests
 
+from ..clients.http import RETRY_STATUSES, RetryPolicy, server_wait
+from ..clients.pagerduty import PagerDutyClient
+from ..clients.ratelimit import limiter_for
 from ..errors import PagerDutyError
-from ..http import RETRY_STATUSES, RetryPolicy, server_wait
-from ..pagerduty import PagerDutyClient
-from ..ratelimit import limiter_for
-from .base import Runtime
+from .runtime import Runtime
 
 T = TypeVar("T")
 

@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from ..errors import InputError, PagerDutyError
+from ...clients.pagerduty import OFFSET_CAP, PAGE_LIMIT, PagerDutyClient
+from ...errors import InputError, PagerDutyError
 from ..mapping import Resource
-from ..pagerduty import OFFSET_CAP, PAGE_LIMIT, PagerDutyClient
 
 log = logging.getLogger(__name__)
 

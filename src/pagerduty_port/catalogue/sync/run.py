@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..errors import ActionError, PagerDutyError
+from ...clients.pagerduty import PagerDutyClient
+from ...clients.port import DELETE_MAX_ENTITIES, PortClient
+from ...errors import ActionError, PagerDutyError
 from ..mapping import MappingConfig
-from ..pagerduty import PagerDutyClient
-from ..port import DELETE_MAX_ENTITIES, PortClient
 from . import blueprints as default_blueprints
 from .counts import SyncCounts
 from .fingerprint import Keyset

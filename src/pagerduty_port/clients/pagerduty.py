@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 import requests
 
-from .errors import PagerDutyError
+from ..errors import PagerDutyError
+from ..github.settings import PAGERDUTY_API_URL
 from .http import RetryPolicy, Unanswered, json_or_none, send, short_text
-from .settings import PAGERDUTY_API_URL
 
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 PAGE_LIMIT = 100

@@ -11,9 +11,9 @@ from urllib.parse import quote
 
 import requests
 
-from .errors import PortError
+from ..errors import PortError
+from ..github.masking import SECRETS
 from .http import RetryPolicy, Unanswered, json_or_none, send, short_text
-from .masking import SECRETS
 
 BULK_MAX_ENTITIES = 20
 BULK_MAX_BYTES = 1024 * 1024

@@ -12,10 +12,10 @@ from typing import Any
 
 import github_action_utils as gha
 
-from .errors import ActionError, PortError
-from .http import RetryPolicy
+from ..clients.http import RetryPolicy
+from ..clients.port import PortClient
+from ..errors import ActionError, PortError
 from .masking import SECRETS
-from .port import PortClient
 from .terminal import TERMINAL_ENV, PlainHandler, plain_text
 
 log = logging.getLogger("pagerduty_port")

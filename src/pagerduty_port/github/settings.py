@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
+from ..catalogue.mapping import MappingConfig, load_mapping
+from ..errors import InputError
 from .context import RUN_ID_RE, PortContext, parse_port_context
-from .errors import InputError
 from .inputs import Inputs
-from .mapping import MappingConfig, load_mapping
 
 PORT_API_URL = "https://api.getport.io"
 PAGERDUTY_API_URL = "https://api.pagerduty.com"

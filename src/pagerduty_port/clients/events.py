@@ -8,9 +8,9 @@ from typing import Any
 
 import requests
 
-from .errors import EventsError
+from ..errors import EventsError
+from ..github.settings import PAGERDUTY_EVENTS_URL
 from .http import RetryPolicy, Unanswered, json_or_none, send, short_text
-from .settings import PAGERDUTY_EVENTS_URL
 
 MAX_BODY_BYTES = 512 * 1024
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InputError
+from ..errors import InputError
 from .inputs import parse_json
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")

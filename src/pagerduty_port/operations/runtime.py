@@ -9,15 +9,15 @@ from typing import Any, Protocol
 
 import requests
 
+from ..clients.http import RetryPolicy
+from ..clients.pagerduty import PagerDutyClient
+from ..clients.port import PortClient
+from ..clients.ratelimit import limiter_for
 from ..errors import ActionError, InputError
-from ..http import RetryPolicy
-from ..inputs import Inputs
-from ..pagerduty import PagerDutyClient
-from ..port import PortClient
-from ..ratelimit import limiter_for
-from ..report import Reporter
-from ..settings import CommonSettings
-from ..summary import incident_summary
+from ..github.inputs import Inputs
+from ..github.report import Reporter
+from ..github.settings import CommonSettings
+from ..markdown import incident_summary
 
 
 @dataclass
