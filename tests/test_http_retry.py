@@ -193,11 +193,16 @@ def test_pagerduty_errors_are_readable(scripted):
     )
 
 
-def test_pagerduty_auth_header_depends_on_the_token_kind(scripted):
+def test_pagerduty_auth_header_follows_the_auth_method_not_the_token(scripted):
     PagerDutyClient(new_session(), "u+apikey", scripted.url).request("GET", "/users")
-    PagerDutyClient(new_session(), "pdoauth-token", scripted.url).request("GET", "/users")
+    PagerDutyClient(new_session(), "pdus+apikey", scripted.url, auth="api_key").request(
+        "GET", "/users"
+    )
+    PagerDutyClient(new_session(), "oauth-token", scripted.url, auth="oauth").request(
+        "GET", "/users"
+    )
     auths = [headers["Authorization"] for _, _, headers in scripted.seen]
-    assert auths == ["Token token=u+apikey", "Bearer pdoauth-token"]
+    assert auths == ["Token token=u+apikey", "Token token=pdus+apikey", "Bearer oauth-token"]
     assert all(
         h["Accept"] == "application/vnd.pagerduty+json;version=2" for _, _, h in scripted.seen
     )

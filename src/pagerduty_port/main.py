@@ -118,6 +118,7 @@ def make_reporter(
             common.port.client_id,
             common.port.client_secret,
             policy=policies.requests,
+            on_secret=SECRETS.add,
         )
     return Reporter(
         port,
@@ -152,7 +153,12 @@ def input_hint(exc: ActionError) -> str | None:
             )
         return None
     if isinstance(exc, PagerDutyError):
-        if status in (401, 403):
+        if status == 401:
+            return (
+                "Check the input pagerduty_token. An OAuth or scoped OAuth token also needs "
+                "pagerduty_auth: oauth (the default, api_key, sends it as a REST API key)."
+            )
+        if status == 403:
             return "Check the input pagerduty_token (and its permissions)."
         if broken:
             return (

@@ -9,9 +9,9 @@ from typing import Any
 import requests
 
 from ..errors import EventsError
-from ..github.settings import PAGERDUTY_EVENTS_URL
 from .http import RetryPolicy, Unanswered, json_or_none, send, short_text
 
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com"
 MAX_BODY_BYTES = 512 * 1024
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -12,9 +12,9 @@ from urllib.parse import quote
 import requests
 
 from ..errors import PortError
-from ..github.masking import SECRETS
 from .http import RetryPolicy, Unanswered, json_or_none, send, short_text
 
+PORT_API_URL = "https://api.getport.io"
 BULK_MAX_ENTITIES = 20
 BULK_MAX_BYTES = 1024 * 1024
 DELETE_MAX_ENTITIES = 100
@@ -67,9 +67,13 @@ class PortClient:
         client_secret: str,
         *,
         policy: RetryPolicy | None = None,
+        on_secret: Callable[[str], None] | None = None,
     ) -> None:
+        """`on_secret` hears each access token as it arrives, before any use: the caller masks
+        it wherever it prints."""
         self.session = session
         self.base_url = base_url.rstrip("/")
+        self.on_secret = on_secret
         self._client_id = client_id
         self._client_secret = client_secret
         self.policy = policy or RetryPolicy()
@@ -120,7 +124,8 @@ class PortClient:
                 path=path,
             )
         token = str(data["accessToken"])
-        SECRETS.add(token)
+        if self.on_secret is not None:
+            self.on_secret(token)
         expires_in = float(data.get("expiresIn") or 3600)
         with self._token_lock:
             self._token = token

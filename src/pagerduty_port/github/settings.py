@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ..catalogue.mapping import MappingConfig, load_mapping
+from ..clients.pagerduty import AUTH_METHODS, PAGERDUTY_API_URL, AuthMethod
+from ..clients.port import PORT_API_URL
 from ..errors import InputError
 from .context import RUN_ID_RE, PortContext, parse_port_context
 from .inputs import Inputs
 
-PORT_API_URL = "https://api.getport.io"
-PAGERDUTY_API_URL = "https://api.pagerduty.com"
-PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com"
 SERVICE_BLUEPRINT = "pagerdutyService"
 OPERATION_ENV = "PAGERDUTY_PORT_OPERATION"
 
@@ -63,6 +62,7 @@ class CommonSettings:
     mapping_input: str | None = None  # the `mapping` input as given (None: the built-in one)
     workspace: str = "."  # where a mapping path is relative to
     legacy_blueprint: str | None = None  # the deprecated `blueprint` input
+    pagerduty_auth: AuthMethod = "api_key"  # how pagerduty_token is sent
 
     @cached_property
     def mapping(self) -> MappingConfig:
@@ -106,7 +106,14 @@ def read_common(inputs: Inputs, environ: Mapping[str, str] | None = None) -> Com
         mapping_input=inputs.text("mapping", strip=False),
         workspace=environ.get("GITHUB_WORKSPACE") or os.getcwd(),
         legacy_blueprint=read_legacy_blueprint(inputs),
+        pagerduty_auth=read_pagerduty_auth(inputs),
     )
+
+
+def read_pagerduty_auth(inputs: Inputs) -> AuthMethod:
+    """`pagerduty_auth`: how PagerDuty is to read pagerduty_token (a REST API key by default)."""
+    chosen = inputs.choice("pagerduty_auth", AUTH_METHODS, default="api_key")
+    return next(method for method in AUTH_METHODS if method == chosen)
 
 
 def read_legacy_blueprint(inputs: Inputs) -> str | None:

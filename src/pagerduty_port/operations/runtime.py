@@ -33,20 +33,38 @@ class Runtime:
     def pagerduty(self) -> PagerDutyClient:
         """The REST client; operations that reach here have checked the token is present."""
         if self._pagerduty is None:
-            token = self.common.pagerduty_token
-            if not token:
-                raise InputError("pagerduty_token", "is required for this operation.")
-            limiter = limiter_for(token)
-            self._pagerduty = PagerDutyClient(
-                self.session,
-                token,
-                self.common.pagerduty_api_url,
-                policy=self.policy,
-                on_retry=self.reporter.progress,
-                before_request=limiter.before_request,
-                after_response=limiter.after_response,
-            )
+            self._pagerduty = self.new_pagerduty(self.policy, on_retry=self.reporter.progress)
         return self._pagerduty
+
+    def new_pagerduty(
+        self,
+        policy: RetryPolicy,
+        *,
+        on_retry: Callable[[str], None] | None = None,
+        after_response: Callable[[requests.Response], None] | None = None,
+    ) -> PagerDutyClient:
+        """A REST client with the run's token, auth method and URL, paced by the token's
+        rate limiter; `after_response` hears each response after the limiter does."""
+        token = self.common.pagerduty_token
+        if not token:
+            raise InputError("pagerduty_token", "is required for this operation.")
+        limiter = limiter_for(token)
+
+        def after(response: requests.Response) -> None:
+            limiter.after_response(response)
+            if after_response is not None:
+                after_response(response)
+
+        return PagerDutyClient(
+            self.session,
+            token,
+            self.common.pagerduty_api_url,
+            auth=self.common.pagerduty_auth,
+            policy=policy,
+            on_retry=on_retry,
+            before_request=limiter.before_request,
+            after_response=after,
+        )
 
     def map_object(self, kind: str, obj: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         """(blueprint, entity) pairs the mapping makes of one PagerDuty `kind` object, built

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..clients.events import MAX_BODY_BYTES, EventsClient, encode_event
+from ..clients.events import MAX_BODY_BYTES, PAGERDUTY_EVENTS_URL, EventsClient, encode_event
 from ..clients.pagerduty import PagerDutyClient
 from ..errors import InputError, PagerDutyError
 from ..github.inputs import Inputs
-from ..github.settings import PAGERDUTY_EVENTS_URL, CommonSettings
+from ..github.settings import CommonSettings
 from ..markdown import table
 from .runtime import Runtime
 

@@ -100,8 +100,7 @@ class Progress:
             writes = f"would create {c.created:,}, would update {c.updated:,}"
         else:
             writes = (
-                f"{c.created + c.updated:,} written ({c.created:,} created, "
-                f"{c.updated:,} updated)"
+                f"{c.created + c.updated:,} written ({c.created:,} created, {c.updated:,} updated)"
             )
         self.say(
             f"{kind} done: {c.read:,} read, {c.selected:,} selected, {writes}, "
