@@ -75,7 +75,7 @@ def normal(value: Any) -> Any:
 def parse(operation: str, given: dict[str, str]) -> Any:
     environ = {env_name(k): v for k, v in given.items()}
     inputs = Inputs(environ)
-    common = read_common(inputs, environ)
+    common = read_common(inputs, environ, cwd=".")
     return normal((common, OPERATIONS[operation].parse(inputs, common)))
 
 

@@ -163,9 +163,9 @@ def test_now_comes_from_the_clock(tmp_path):
         "GITHUB_WORKSPACE": str(tmp_path),
     }
     inputs = Inputs(env)
-    settings = operation.parse(inputs, read_common(inputs, env))
+    settings = operation.parse(inputs, read_common(inputs, env, cwd="."))
     assert settings.start == fixed.replace(microsecond=0)
     assert settings.end - settings.start == timedelta(hours=4)
     past = {**env, "INPUT_START": "2030-05-01T12:00:00Z", "INPUT_END": "2030-05-01T11:00:00Z"}
     with pytest.raises(InputError, match="'end'"):
-        operation.parse(Inputs(past), read_common(Inputs(past), past))
+        operation.parse(Inputs(past), read_common(Inputs(past), past, cwd="."))

@@ -238,7 +238,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     run = _Run(environ, inputs, policies)
     try:
         operation = select_operation(environ, inputs)
-        run.common = read_common(inputs, environ)
+        run.common = read_common(inputs, environ, cwd=os.getcwd())
         minutes = read_timeout_minutes(inputs, operation.name)
     except ActionError as exc:
         run.report_failure(str(exc))

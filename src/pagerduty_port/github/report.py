@@ -6,7 +6,6 @@ Every line passes through the secret registry first, so nothing printed can reve
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -77,13 +76,13 @@ class Reporter:
         run_id: str | None,
         *,
         report_status: bool = False,
-        environ: Mapping[str, str] | None = None,
+        environ: Mapping[str, str],
         log_policy: RetryPolicy = REPORT_POLICY,
     ) -> None:
         self.port = port
         self.run_id = run_id
         self.report_status = report_status
-        self.environ = os.environ if environ is None else environ
+        self.environ = environ
         self.log_policy = log_policy
         self._port_log_ok = port is not None and run_id is not None
         self._port_patch_ok = port is not None and run_id is not None

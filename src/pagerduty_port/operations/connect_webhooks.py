@@ -17,8 +17,9 @@ from ..catalogue.realtime.derive import Derived, add_event_properties, derive
 from ..clients.pagerduty import PagerDutyClient
 from ..clients.port import PortClient
 from ..errors import ActionError, InputError
-from ..github.inputs import PAGERDUTY_ID_RE, Inputs
-from ..github.settings import CommonSettings
+from ..formats import PAGERDUTY_ID_RE
+from .common import CommonSettings
+from .protocols import InputSource
 from .runtime import Runtime
 
 IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9@_.+:\\/=-]+$")
@@ -84,7 +85,7 @@ def _q(value: str) -> str:
 class ConnectWebhooks:
     name = "connect-webhooks"
 
-    def parse(self, inputs: Inputs, common: CommonSettings) -> ConnectSettings:
+    def parse(self, inputs: InputSource, common: CommonSettings) -> ConnectSettings:
         base = inputs.text("webhook_identifier") or "pagerduty"
         if not IDENTIFIER_RE.match(base):
             raise InputError(

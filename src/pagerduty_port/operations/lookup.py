@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from ..clients.pagerduty import PagerDutyClient
 from ..errors import ActionError, PagerDutyError
-from ..github.inputs import EMAIL_RE
+from ..formats import EMAIL_RE
 
 
 def user_by_email(client: PagerDutyClient, email: str) -> dict[str, Any] | None:

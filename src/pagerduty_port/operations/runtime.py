@@ -1,4 +1,5 @@
-"""What every operation receives: validated settings, one HTTP session, clients and a reporter."""
+"""What every operation receives: validated settings, one HTTP session, clients built from them,
+a `Progress` to report to, and the catalogue writes every operation shares."""
 
 from __future__ import annotations
 
@@ -14,17 +15,15 @@ from ..clients.pagerduty import PagerDutyClient
 from ..clients.port import PortClient
 from ..clients.ratelimit import limiter_for
 from ..errors import ActionError, InputError
-from ..github.inputs import Inputs
-from ..github.report import Reporter
-from ..github.settings import CommonSettings
-from ..markdown import incident_summary
+from .common import CommonSettings
+from .protocols import InputSource, Progress
 
 
 @dataclass
 class Runtime:
     common: CommonSettings
     session: requests.Session
-    reporter: Reporter
+    reporter: Progress
     port: PortClient | None
     policy: RetryPolicy = field(default_factory=RetryPolicy)  # for every client built here
     sleep: Callable[[float], None] = time.sleep
@@ -111,39 +110,11 @@ class Runtime:
         self.write_mapped(entities)
         return entities
 
-    def record_incident(
-        self,
-        incident: dict[str, Any],
-        *,
-        heading: str,
-        outputs: dict[str, Any],
-        status_label: str,
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """Everything an incident operation reports once PagerDuty has answered: the step
-        outputs, the Port run's link, the catalogue entities and the job summary. Outputs are
-        set before Port is written (and when the mapping fails), so later steps still get
-        them."""
-        url = incident.get("html_url")
-        values = {**outputs, "incident_id": incident["id"], "incident_url": url}
-        try:
-            entities = self.map_object("incidents", incident)
-        except ActionError:
-            self.reporter.set_outputs({**values, "entity_identifier": ""})
-            raise
-        identifier = entities[0][1]["identifier"] if entities else ""
-        self.reporter.set_outputs({**values, "entity_identifier": identifier})
-        if url:
-            self.reporter.link(url, status_label=status_label)
-        self.write_mapped(entities)
-        written = [f"{bp}/{e['identifier']}" for bp, e in entities] if self.port else None
-        self.reporter.summary(incident_summary(heading, incident, written, self.common.run_id))
-        return entities
-
 
 class Operation(Protocol):
     name: str
 
-    def parse(self, inputs: Inputs, common: CommonSettings) -> Any:
+    def parse(self, inputs: InputSource, common: CommonSettings) -> Any:
         """Validate every input of the operation; raise InputError before any request."""
         ...
 

@@ -11,9 +11,10 @@ from typing import Any
 from ..clients.events import MAX_BODY_BYTES, PAGERDUTY_EVENTS_URL, EventsClient, encode_event
 from ..clients.pagerduty import PagerDutyClient
 from ..errors import InputError, PagerDutyError
-from ..github.inputs import Inputs
-from ..github.settings import CommonSettings
 from ..markdown import table
+from .common import CommonSettings
+from .incident_report import record_incident
+from .protocols import InputSource
 from .runtime import Runtime
 
 ROUTING_KEY_RE = re.compile(r"^[A-Za-z0-9]{32}$")
@@ -35,7 +36,7 @@ class TriggerSettings:
     events_url: str
 
 
-def _objects(inputs: Inputs, name: str, required_key: str, example: str) -> list[dict] | None:
+def _objects(inputs: InputSource, name: str, required_key: str, example: str) -> list[dict] | None:
     items = inputs.json_value(name, expect=list, example=example)
     if items is None:
         return None
@@ -49,7 +50,7 @@ def _objects(inputs: Inputs, name: str, required_key: str, example: str) -> list
     return items
 
 
-def _timestamp(inputs: Inputs) -> str | None:
+def _timestamp(inputs: InputSource) -> str | None:
     value = inputs.text("timestamp")
     if value is None:
         return None
@@ -133,7 +134,7 @@ def find_event_incident(
 class TriggerIncident:
     name = "trigger-incident"
 
-    def parse(self, inputs: Inputs, common: CommonSettings) -> TriggerSettings:
+    def parse(self, inputs: InputSource, common: CommonSettings) -> TriggerSettings:
         common.mapping.resources_for("incidents")  # the entity this action writes
         routing_key = inputs.secret("routing_key", required=True)
         assert routing_key is not None
@@ -285,7 +286,8 @@ class TriggerIncident:
                     "the catalogue is left as it is (the next sync will bring it in)."
                 )
         if incident is not None:
-            runtime.record_incident(
+            record_incident(
+                runtime,
                 incident,
                 heading=f"PagerDuty {settings.event_action} event for",
                 outputs=outputs,
