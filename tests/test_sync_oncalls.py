@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from actionrun import run_action
-from pagerduty_port.catalogue.sync.reader import oncall_params
+from pagerduty_port.catalogue.sync.queries import oncall_params
 from pagerduty_port.clients.pagerduty import ACCEPT
 from pagerduty_port.errors import InputError
 

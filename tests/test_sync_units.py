@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 from pagerduty_port.catalogue.sync.counts import SyncCounts
-from pagerduty_port.catalogue.sync.reader import ReadStats, split_window
+from pagerduty_port.catalogue.sync.queries import ReadStats, split_window
 from pagerduty_port.catalogue.sync.run import incomplete_reads
 from pagerduty_port.catalogue.sync.stale import decide
 from pagerduty_port.clients.http import new_session

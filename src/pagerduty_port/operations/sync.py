@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from ..catalogue.mapping import KINDS
-from ..catalogue.sync.reader import parse_time
+from ..catalogue.sync.queries import parse_time
 from ..catalogue.sync.run import SyncSettings, run_sync
 from ..catalogue.sync.summary import failure_message, summary_json, summary_markdown
 from ..errors import ActionError, InputError

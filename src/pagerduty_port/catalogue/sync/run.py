@@ -19,7 +19,8 @@ from . import blueprints as default_blueprints
 from .counts import SyncCounts
 from .fingerprint import Keyset
 from .prefetch import prefetch
-from .reader import PagerDutyReader, ReadStats
+from .queries import ReadStats
+from .reader import PagerDutyReader
 from .stale import StaleDecision, decide
 from .writer import CatalogueWriter
 
