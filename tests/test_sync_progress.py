@@ -10,8 +10,8 @@ import requests
 
 from pagerduty_port.catalogue.mapping import parse_mapping
 from pagerduty_port.catalogue.sync.counts import SyncCounts
+from pagerduty_port.catalogue.sync.progress import Progress
 from pagerduty_port.catalogue.sync.reader import PagerDutyReader
-from pagerduty_port.catalogue.sync.run import Progress
 from pagerduty_port.clients.pagerduty import PagerDutyClient
 
 MAPPING = """
