@@ -220,7 +220,7 @@ def test_port_errors_are_readable_and_login_happens_once(scripted):
         client.upsert_entity("x", {"identifier": "a"})
     assert "not_found" in str(err.value)
     assert "Blueprint with identifier x not found" in str(err.value)
-    assert client.logins == 1
+    assert client.token.logins == 1
     assert next(p for _, p, _ in scripted.seen) == "/v1/auth/access_token"
 
 
