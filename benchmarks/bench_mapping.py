@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jq
 
-from pagerduty_port.mapping import SANDBOX_PREFIX, default_mapping_text, parse_mapping
+from pagerduty_port.catalogue.mapping import SANDBOX_PREFIX, default_mapping_text, parse_mapping
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OCEAN = SHARED_DATA / "ocean_default_incident_mapping.yaml"

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pagerduty_port.masking import SECRETS
+from pagerduty_port.github.masking import SECRETS
 from pagerduty_port_sandbox import Sandbox
 
 pytest_plugins = ("pytester",)  # tests/test_crash_check.py runs the crash check in a sub-run

@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from pagerduty_port.errors import InputError
-from pagerduty_port.inputs import Inputs, env_name
+from pagerduty_port.github.inputs import Inputs, env_name
+from pagerduty_port.github.settings import read_common, read_timeout_minutes
 from pagerduty_port.main import OPERATIONS
-from pagerduty_port.settings import read_common, read_timeout_minutes
 
 REPO = Path(__file__).resolve().parent.parent
 ROUTING_KEY = "R" * 32
@@ -111,7 +111,7 @@ def normal(value: Any) -> Any:
 def parse(operation: str, given: dict[str, str]) -> Any:
     environ = {env_name(k): v for k, v in given.items()}
     inputs = Inputs(environ)
-    common = read_common(inputs, environ)
+    common = read_common(inputs, environ, cwd=".")
     action = OPERATIONS[operation]
     if hasattr(action, "clock"):  # an injectable clock (a dataclass field)
         action = dataclasses.replace(action, clock=lambda: NOW)  # type: ignore[type-var]

@@ -10,9 +10,9 @@ import pytest
 
 from actionrun import run_action
 from pagerduty_port.errors import InputError
-from pagerduty_port.inputs import Inputs
+from pagerduty_port.github.inputs import Inputs
+from pagerduty_port.github.settings import read_common
 from pagerduty_port.operations.change_oncall import ChangeOncall
-from pagerduty_port.settings import read_common
 
 # Within PagerDuty's 90-day on-call horizon, so /oncalls lists the override's shift.
 DAY = (datetime.now(UTC) + timedelta(days=10)).date().isoformat()
@@ -163,9 +163,9 @@ def test_now_comes_from_the_clock(tmp_path):
         "GITHUB_WORKSPACE": str(tmp_path),
     }
     inputs = Inputs(env)
-    settings = operation.parse(inputs, read_common(inputs, env))
+    settings = operation.parse(inputs, read_common(inputs, env, cwd="."))
     assert settings.start == fixed.replace(microsecond=0)
     assert settings.end - settings.start == timedelta(hours=4)
     past = {**env, "INPUT_START": "2030-05-01T12:00:00Z", "INPUT_END": "2030-05-01T11:00:00Z"}
     with pytest.raises(InputError, match="'end'"):
-        operation.parse(Inputs(past), read_common(Inputs(past), past))
+        operation.parse(Inputs(past), read_common(Inputs(past), past, cwd="."))

@@ -338,6 +338,9 @@ def test_secrets_never_appear_in_any_stream(sandbox):
         for text in (ok.visible, failed.visible, port_logs):
             assert secret not in text
     assert "::add-mask ::" + sb.pagerduty_token in ok.stdout
+    assert sb.port.tokens  # each Port access token is masked the moment login returns it
+    for token in sb.port.tokens:
+        assert "::add-mask ::" + token in ok.stdout + failed.stdout
 
 
 def test_a_failure_is_in_the_job_summary(sandbox):
@@ -393,3 +396,37 @@ def test_unknown_priority_lists_the_accounts_priorities(sandbox):
     assert "Input 'priority': 'SEV-9' is neither the ID nor the name" in error
     assert "P1, P2, P3, P4, P5" in error
     assert pd_writes(sb) == []
+
+
+def test_an_oauth_token_with_pagerduty_auth_oauth_is_sent_as_bearer(sandbox):
+    sb = sandbox
+    sb.port.add_run("r_create1")
+    inputs = inputs_for(sb, pagerduty_token=sb.pagerduty_oauth_token, pagerduty_auth="oauth")
+    result = run_action(ACTION, inputs)
+    assert result.returncode == 0, result.stdout + result.stderr
+    auths = {r.headers["authorization"] for r in sb.requests.filter(server="pagerduty")}
+    assert auths == {f"Bearer {sb.pagerduty_oauth_token}"}
+    assert sb.pagerduty_oauth_token not in result.visible
+
+
+def test_an_oauth_token_sent_as_an_api_key_fails_naming_pagerduty_auth(sandbox):
+    sb = sandbox
+    sb.port.add_run("r_create1")
+    result = run_action(ACTION, inputs_for(sb, pagerduty_token=sb.pagerduty_oauth_token))
+    assert result.returncode == 1
+    (error,) = result.errors()
+    assert "HTTP 401" in error
+    assert "pagerduty_token" in error
+    assert "pagerduty_auth: oauth" in error
+    assert sb.pagerduty_oauth_token not in result.visible
+    assert sb.pagerduty.incidents == {}
+
+
+def test_an_unknown_pagerduty_auth_is_an_input_error_before_any_request(sandbox):
+    sb = sandbox
+    result = run_action(ACTION, inputs_for(sb, pagerduty_auth="bearer"))
+    assert result.returncode == 1
+    (error,) = result.errors()
+    assert "pagerduty_auth" in error
+    assert "api_key, oauth" in error
+    assert sb.requests.filter(server="pagerduty") == []

@@ -8,9 +8,9 @@ import time
 import pytest
 
 from actionrun import run_action
-from pagerduty_port.http import RetryPolicy
+from pagerduty_port.clients.http import RetryPolicy
+from pagerduty_port.github.report import REPORT_POLICY
 from pagerduty_port.main import DEADLINE_REPORT_SECONDS
-from pagerduty_port.report import REPORT_POLICY
 
 
 def create_inputs(sb, **overrides):

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from pagerduty_port.clients.http import RetryPolicy, Unanswered, new_session, send, server_wait
+from pagerduty_port.clients.pagerduty import PagerDutyClient
+from pagerduty_port.clients.port import PortClient
 from pagerduty_port.errors import PagerDutyError, PortError
-from pagerduty_port.http import RetryPolicy, Unanswered, new_session, send, server_wait
-from pagerduty_port.pagerduty import PagerDutyClient
-from pagerduty_port.port import PortClient
 from scripted import HANG, FakeTime, Scripted
 
 
@@ -193,11 +193,16 @@ def test_pagerduty_errors_are_readable(scripted):
     )
 
 
-def test_pagerduty_auth_header_depends_on_the_token_kind(scripted):
+def test_pagerduty_auth_header_follows_the_auth_method_not_the_token(scripted):
     PagerDutyClient(new_session(), "u+apikey", scripted.url).request("GET", "/users")
-    PagerDutyClient(new_session(), "pdoauth-token", scripted.url).request("GET", "/users")
+    PagerDutyClient(new_session(), "pdus+apikey", scripted.url, auth="api_key").request(
+        "GET", "/users"
+    )
+    PagerDutyClient(new_session(), "oauth-token", scripted.url, auth="oauth").request(
+        "GET", "/users"
+    )
     auths = [headers["Authorization"] for _, _, headers in scripted.seen]
-    assert auths == ["Token token=u+apikey", "Bearer pdoauth-token"]
+    assert auths == ["Token token=u+apikey", "Token token=pdus+apikey", "Bearer oauth-token"]
     assert all(
         h["Accept"] == "application/vnd.pagerduty+json;version=2" for _, _, h in scripted.seen
     )
@@ -215,7 +220,7 @@ def test_port_errors_are_readable_and_login_happens_once(scripted):
         client.upsert_entity("x", {"identifier": "a"})
     assert "not_found" in str(err.value)
     assert "Blueprint with identifier x not found" in str(err.value)
-    assert client.logins == 1
+    assert client.token.logins == 1
     assert next(p for _, p, _ in scripted.seen) == "/v1/auth/access_token"
 
 

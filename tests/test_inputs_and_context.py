@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from pagerduty_port.context import parse_port_context
 from pagerduty_port.errors import InputError
-from pagerduty_port.inputs import Inputs, env_name
-from pagerduty_port.masking import SECRETS
-from pagerduty_port.settings import read_common
+from pagerduty_port.github.context import parse_port_context
+from pagerduty_port.github.inputs import Inputs, env_name
+from pagerduty_port.github.masking import SECRETS
+from pagerduty_port.github.settings import read_common
 
 
 def test_env_name_keeps_hyphens_like_the_runner():
@@ -153,13 +153,14 @@ def test_port_run_id_overrides_the_context():
     common = read_common(
         Inputs({"INPUT_PORT_CONTEXT": '{"run_id": "r_ctx"}', "INPUT_PORT_RUN_ID": "r_override"}),
         {},
+        cwd=".",
     )
     assert common.run_id == "r_override"
 
 
 def test_one_port_credential_without_the_other_is_an_error():
     with pytest.raises(InputError, match="Input 'port_client_secret'"):
-        read_common(Inputs({"INPUT_PORT_CLIENT_ID": "id-value"}), {})
+        read_common(Inputs({"INPUT_PORT_CLIENT_ID": "id-value"}), {}, cwd=".")
 
 
 @pytest.mark.parametrize(
@@ -175,6 +176,7 @@ def test_every_port_region_is_accepted(url):
             }
         ),
         {},
+        cwd=".",
     )
     assert common.port is not None
     assert common.port.base_url == url
@@ -182,7 +184,7 @@ def test_every_port_region_is_accepted(url):
 
 def test_bad_base_url_is_named():
     with pytest.raises(InputError, match=r"Input 'pagerduty_api_url'.*expected an http"):
-        read_common(Inputs({"INPUT_PAGERDUTY_API_URL": "api.pagerduty.com"}), {})
+        read_common(Inputs({"INPUT_PAGERDUTY_API_URL": "api.pagerduty.com"}), {}, cwd=".")
 
 
 @pytest.mark.parametrize("value", ["true", "True", "TRUE", "false", "False", "FALSE"])

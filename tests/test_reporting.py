@@ -14,11 +14,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from pagerduty_port.clients.http import RetryPolicy, new_session
+from pagerduty_port.clients.port import PortClient
 from pagerduty_port.errors import PortError
-from pagerduty_port.http import RetryPolicy, new_session
-from pagerduty_port.masking import SECRETS
-from pagerduty_port.port import PortClient
-from pagerduty_port.report import Reporter, WorkflowCommandHandler
+from pagerduty_port.github.masking import SECRETS
+from pagerduty_port.github.report import Reporter, WorkflowCommandHandler
 from scripted import HANG, FakeTime, Scripted
 
 LOGIN = (200, {}, json.dumps({"ok": True, "accessToken": "tok-abcdef", "expiresIn": 3600}).encode())
@@ -171,13 +171,25 @@ def test_the_failure_reason_is_scrubbed_before_anything_receives_it(records):
 
 
 def test_the_port_access_token_is_masked_as_soon_as_login_returns(sandbox, capsys):
+    heard: list[str] = []
+
+    def on_secret(value: str) -> None:
+        heard.append(value)
+        SECRETS.add(value)
+
     client = PortClient(
-        new_session(), sandbox.port_url, sandbox.port_client_id, sandbox.port_client_secret
+        new_session(),
+        sandbox.port_url,
+        sandbox.port_client_id,
+        sandbox.port_client_secret,
+        on_secret=on_secret,
     )
     client.login()
+    assert len(heard) == 1  # before the token is first used
     client.get_blueprint("pagerdutyService")
     (request,) = sandbox.requests.filter(server="port", method="GET")
     token = request.headers["authorization"].removeprefix("Bearer ")
+    assert heard == [token]
     assert len(token) > 8
     assert SECRETS.scrub(f"x {token} y") == "x *** y"
     assert f"::add-mask ::{token}" in capsys.readouterr().out

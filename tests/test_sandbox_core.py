@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from pagerduty_port.pagerduty import ACCEPT
+from pagerduty_port.clients.pagerduty import ACCEPT
 from pagerduty_port_sandbox import SERVERS, Sandbox
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from pagerduty_port.pagerduty import ACCEPT
+from pagerduty_port.clients.pagerduty import ACCEPT
 from pagerduty_port_sandbox import Sandbox
 from pagerduty_port_sandbox.common import iso_seconds
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from actionrun import ActionResult, run_action
-from pagerduty_port.http import new_session
-from pagerduty_port.mapping import default_mapping_text, parse_mapping
-from pagerduty_port.pagerduty import PagerDutyClient
+from pagerduty_port.catalogue.mapping import default_mapping_text, parse_mapping
+from pagerduty_port.clients.http import new_session
+from pagerduty_port.clients.pagerduty import PagerDutyClient
 from pagerduty_port_sandbox import Sandbox
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from pagerduty_port.catalogue.mapping import default_mapping_text, load_mapping, parse_mapping
+from pagerduty_port.catalogue.sync.fingerprint import Keyset, digest
 from pagerduty_port.errors import InputError
-from pagerduty_port.mapping import default_mapping_text, load_mapping, parse_mapping
-from pagerduty_port.sync.fingerprint import Keyset, digest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OCEAN_APP_CONFIG = SHARED_DATA / "ocean-pagerduty-port-app-config.yaml"

@@ -14,9 +14,9 @@ import pytest
 import requests
 
 from actionrun import run_action
+from pagerduty_port.catalogue.sync.queries import oncall_params
+from pagerduty_port.clients.pagerduty import ACCEPT
 from pagerduty_port.errors import InputError
-from pagerduty_port.pagerduty import ACCEPT
-from pagerduty_port.sync.reader import oncall_params
 
 OCEAN_APP_CONFIG = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "ocean-pagerduty-port-app-config.yaml"

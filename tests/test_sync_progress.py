@@ -8,11 +8,11 @@ from typing import Any
 
 import requests
 
-from pagerduty_port.mapping import parse_mapping
-from pagerduty_port.pagerduty import PagerDutyClient
-from pagerduty_port.sync.counts import SyncCounts
-from pagerduty_port.sync.reader import PagerDutyReader
-from pagerduty_port.sync.run import Progress
+from pagerduty_port.catalogue.mapping import parse_mapping
+from pagerduty_port.catalogue.sync.counts import SyncCounts
+from pagerduty_port.catalogue.sync.progress import Progress
+from pagerduty_port.catalogue.sync.reader import PagerDutyReader
+from pagerduty_port.clients.pagerduty import PagerDutyClient
 
 MAPPING = """
 resources:

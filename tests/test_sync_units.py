@@ -5,13 +5,13 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from pagerduty_port.http import new_session
-from pagerduty_port.pagerduty import PagerDutyClient
-from pagerduty_port.ratelimit import RateLimiter, limiter_for
-from pagerduty_port.sync.counts import SyncCounts
-from pagerduty_port.sync.reader import ReadStats, split_window
-from pagerduty_port.sync.run import incomplete_reads
-from pagerduty_port.sync.stale import decide
+from pagerduty_port.catalogue.sync.counts import SyncCounts
+from pagerduty_port.catalogue.sync.queries import ReadStats, split_window
+from pagerduty_port.catalogue.sync.run import incomplete_reads
+from pagerduty_port.catalogue.sync.stale import decide
+from pagerduty_port.clients.http import new_session
+from pagerduty_port.clients.pagerduty import PagerDutyClient
+from pagerduty_port.clients.ratelimit import RateLimiter, limiter_for
 from pagerduty_port_sandbox import Sandbox
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import requests
 
-from pagerduty_port.operations.trigger_incident import POLL_WAITS, find_event_incident
-from pagerduty_port.pagerduty import PagerDutyClient
+from pagerduty_port.clients.pagerduty import PagerDutyClient
+from pagerduty_port.operations.event_incident import POLL_WAITS, find_event_incident
 from pagerduty_port_sandbox import Sandbox
 
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from importlib import metadata, resources
 from typing import Any
 
-from .inputs import env_name
-from .masking import SECRETS
-from .settings import OPERATION_ENV
-from .terminal import TERMINAL_ENV
+from .github.inputs import env_name
+from .github.masking import SECRETS
+from .github.settings import OPERATION_ENV
+from .github.terminal import TERMINAL_ENV
 
 #: Environment variables that supply an input when its flag is not given.
 SECRET_ENV = {

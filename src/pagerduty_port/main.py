@@ -14,22 +14,22 @@ from dataclasses import dataclass, replace
 
 import requests
 
+from .clients.http import RetryPolicy, new_session
+from .clients.port import PortClient
 from .errors import ActionError, ApiError, EventsError, InputError, PagerDutyError, PortError
-from .http import RetryPolicy, new_session
-from .inputs import Inputs
-from .masking import SECRETS
-from .operations.base import Operation, Runtime
+from .github.inputs import Inputs
+from .github.masking import SECRETS
+from .github.report import REPORT_POLICY, Reporter, setup_logging
+from .github.settings import OPERATION_ENV, CommonSettings, read_common, read_timeout_minutes
 from .operations.change_oncall import OPERATION as CHANGE_ONCALL
 from .operations.connect_webhooks import OPERATION as CONNECT_WEBHOOKS
 from .operations.create_incident import OPERATION as CREATE_INCIDENT
 from .operations.create_service import OPERATION as CREATE_SERVICE
 from .operations.escalate import OPERATION as ESCALATE
+from .operations.runtime import Operation, Runtime
 from .operations.sync import OPERATION as SYNC
 from .operations.trigger_incident import OPERATION as TRIGGER_INCIDENT
 from .operations.update_incident import OPERATION as UPDATE_INCIDENT
-from .port import PortClient
-from .report import REPORT_POLICY, Reporter, setup_logging
-from .settings import OPERATION_ENV, CommonSettings, read_common, read_timeout_minutes
 
 log = logging.getLogger("pagerduty_port")
 
@@ -118,6 +118,7 @@ def make_reporter(
             common.port.client_id,
             common.port.client_secret,
             policy=policies.requests,
+            on_secret=SECRETS.add,
         )
     return Reporter(
         port,
@@ -152,7 +153,12 @@ def input_hint(exc: ActionError) -> str | None:
             )
         return None
     if isinstance(exc, PagerDutyError):
-        if status in (401, 403):
+        if status == 401:
+            return (
+                "Check the input pagerduty_token. An OAuth or scoped OAuth token also needs "
+                "pagerduty_auth: oauth (the default, api_key, sends it as a REST API key)."
+            )
+        if status == 403:
             return "Check the input pagerduty_token (and its permissions)."
         if broken:
             return (
@@ -232,7 +238,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     run = _Run(environ, inputs, policies)
     try:
         operation = select_operation(environ, inputs)
-        run.common = read_common(inputs, environ)
+        run.common = read_common(inputs, environ, cwd=os.getcwd())
         minutes = read_timeout_minutes(inputs, operation.name)
     except ActionError as exc:
         run.report_failure(str(exc))

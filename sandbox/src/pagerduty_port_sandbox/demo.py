@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pagerduty_port.settings import OPERATION_ENV
+from pagerduty_port.github.settings import OPERATION_ENV
 from pagerduty_port_sandbox import Sandbox
 
 

@@ -9,14 +9,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from ..clients.pagerduty import PagerDutyClient
 from ..errors import ActionError, InputError
-from ..inputs import EMAIL_RE, PAGERDUTY_ID_RE, Inputs
-from ..pagerduty import PagerDutyClient
-from ..settings import CommonSettings
-from ..summary import md_cell, table
-from .base import Runtime
+from ..formats import EMAIL_RE, PAGERDUTY_ID_RE
+from ..markdown import md_cell, table
+from .common import CommonSettings
 from .durations import iso, parse_duration, parse_instant
 from .lookup import get_object, resolve_user
+from .protocols import InputSource
+from .runtime import Runtime
 from .write_once import create_once
 
 # PagerDuty documents no limit on an override's length; this bound (a guess, listed in the
@@ -47,7 +48,7 @@ class ChangeOncall:
     name: str = "change-oncall"
     clock: Callable[[], datetime] = field(default=_utcnow)  # `now`, injectable in tests
 
-    def parse(self, inputs: Inputs, common: CommonSettings) -> ChangeOncallSettings:
+    def parse(self, inputs: InputSource, common: CommonSettings) -> ChangeOncallSettings:
         common.mapping.resources_for("schedules")  # the entity this action writes
         schedule = inputs.pagerduty_id("schedule")
         context = common.context

@@ -8,73 +8,19 @@ webhook's ingest URL. A second run with the same inputs sends no write.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from ..catalogue.realtime.derive import add_event_properties, derive
+from ..clients.pagerduty import PagerDutyClient
+from ..clients.port import PortClient
 from ..errors import ActionError, InputError
-from ..inputs import PAGERDUTY_ID_RE, Inputs
-from ..pagerduty import PagerDutyClient
-from ..port import PortClient
-from ..realtime.derive import Derived, add_event_properties, derive
-from ..settings import CommonSettings
-from .base import Runtime
-
-IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9@_.+:\\/=-]+$")
-MAX_IDENTIFIER = 30
-SIGNATURE_HEADER = "X-PagerDuty-Signature"
-TITLE = "PagerDuty (real time)"
-DESCRIPTION = "PagerDuty v3 webhook events, set up by pagerduty-port connect-webhooks"
-
-
-@dataclass(frozen=True)
-class Scope:
-    """One subscription filter: the account, a service or a team."""
-
-    kind: str  # account | service | team
-    id: str | None = None
-
-    def filter(self) -> dict[str, Any]:
-        if self.id is None:
-            return {"type": "account_reference"}
-        return {"type": f"{self.kind}_reference", "id": self.id}
-
-    def identifier(self, base: str) -> str:
-        return base if self.id is None else f"{base}-{self.kind}-{self.id}"
-
-    def __str__(self) -> str:
-        return "the whole account" if self.id is None else f"{self.kind}:{self.id}"
-
-
-@dataclass(frozen=True)
-class ConnectSettings:
-    base: str
-    scopes: list[Scope]
-    rotate_secret: bool
-    disconnect: bool
-    derived: Derived
-
-
-def parse_scope(value: str | None) -> list[Scope]:
-    if value is None:
-        return [Scope("account")]
-    scopes: list[Scope] = []
-    for part in (p.strip() for p in re.split(r"[,\n\r]+", value)):
-        if not part:
-            continue
-        kind, _, obj_id = part.partition(":")
-        kind, obj_id = kind.strip().lower(), obj_id.strip()
-        if kind not in ("service", "team") or not PAGERDUTY_ID_RE.match(obj_id):
-            raise InputError(
-                "scope",
-                f"contains {part!r}; expected service:<ID> or team:<ID> (such as "
-                "service:PABC123), separated by commas or newlines, or nothing for the whole "
-                "account.",
-            )
-        if Scope(kind, obj_id) not in scopes:
-            scopes.append(Scope(kind, obj_id))
-    return scopes or [Scope("account")]
+from .common import CommonSettings
+from .protocols import InputSource
+from .runtime import Runtime
+from .webhook_port import blueprint_properties, desired_webhook, mask_webhook, port_webhooks
+from .webhook_scope import IDENTIFIER_RE, MAX_IDENTIFIER, ConnectSettings, Scope, parse_scope
+from .webhook_subscriptions import create_subscription, list_subscriptions, update_subscription
 
 
 def _q(value: str) -> str:
@@ -84,7 +30,7 @@ def _q(value: str) -> str:
 class ConnectWebhooks:
     name = "connect-webhooks"
 
-    def parse(self, inputs: Inputs, common: CommonSettings) -> ConnectSettings:
+    def parse(self, inputs: InputSource, common: CommonSettings) -> ConnectSettings:
         base = inputs.text("webhook_identifier") or "pagerduty"
         if not IDENTIFIER_RE.match(base):
             raise InputError(
@@ -112,34 +58,6 @@ class ConnectWebhooks:
             )
         return ConnectSettings(base, scopes, rotate, disconnect, derive(common.mapping))
 
-    # ------------------------------------------------------------------ reads
-    @staticmethod
-    def _port_webhooks(port: PortClient, base: str) -> dict[str, dict[str, Any]]:
-        """Our webhooks: `base` and `base-service-*` / `base-team-*`."""
-        _, data = port.request("GET", "/v1/webhooks")
-        found = {}
-        for webhook in (data or {}).get("integrations") or []:
-            identifier = str(webhook.get("identifier") or "")
-            if identifier == base or identifier.startswith((f"{base}-service-", f"{base}-team-")):
-                found[identifier] = webhook
-        return found
-
-    @staticmethod
-    def _subscriptions(client: PagerDutyClient) -> list[dict[str, Any]]:
-        return [
-            s
-            for page in client.iter_pages("/webhook_subscriptions", "webhook_subscriptions")
-            for s in page
-        ]
-
-    def _blueprint_properties(self, port: PortClient, derived: Derived) -> dict[str, set[str]]:
-        found = {}
-        for blueprint in derived.incident_blueprints:
-            _, data = port.request("GET", f"/v1/blueprints/{_q(blueprint)}")
-            schema = ((data or {}).get("blueprint") or {}).get("schema") or {}
-            found[blueprint] = set(schema.get("properties") or {})
-        return found
-
     # ------------------------------------------------------------------ run
     def run(self, settings: ConnectSettings, runtime: Runtime) -> None:
         reporter = runtime.reporter
@@ -148,15 +66,15 @@ class ConnectWebhooks:
         client = runtime.pagerduty()
         verb = "Disconnecting" if settings.disconnect else "Connecting"
         reporter.start(f"{verb} PagerDuty webhooks and Port ({settings.base}).")
-        existing = self._port_webhooks(port, settings.base)
+        existing = port_webhooks(port, settings.base)
         for webhook in existing.values():
-            self._mask(runtime, webhook)
-        subscriptions = self._subscriptions(client)
+            mask_webhook(runtime, webhook)
+        subscriptions = list_subscriptions(client)
         if settings.disconnect:
             self._disconnect(runtime, client, port, existing.values(), subscriptions)
             return
         derived = settings.derived
-        add_event_properties(derived, self._blueprint_properties(port, derived))
+        add_event_properties(derived, blueprint_properties(port, derived))
         wanted = {s.identifier(settings.base): s for s in settings.scopes}
         stale = [w for i, w in existing.items() if i not in wanted]
         urls, ids, changes = [], [], 0
@@ -188,36 +106,6 @@ class ConnectWebhooks:
         reporter.summary(self._summary(settings, urls, ids, changes))
         reporter.succeed("Connected" if changes else "Already connected; nothing changed")
 
-    @staticmethod
-    def _mask(runtime: Runtime, webhook: dict[str, Any]) -> None:
-        for value in (
-            webhook.get("webhookKey"),
-            (webhook.get("security") or {}).get("secret"),
-        ):
-            if value:
-                runtime.reporter.mask(str(value))
-
-    def _desired(
-        self, settings: ConnectSettings, identifier: str, secret: str | None
-    ) -> dict[str, Any]:
-        security: dict[str, Any] = {
-            "signatureHeaderName": SIGNATURE_HEADER,
-            "signatureAlgorithm": "sha256",
-            "signaturePrefix": "v1=",
-            "requestIdentifierPath": ".body.event.id",
-        }
-        if secret is not None:
-            security["secret"] = secret
-        return {
-            "identifier": identifier,
-            "title": TITLE[:30],
-            "description": DESCRIPTION,
-            "icon": "pagerduty",
-            "enabled": secret is not None,
-            "mappings": settings.derived.mappings,
-            "security": security,
-        }
-
     def _connect(  # noqa: PLR0917 - one scope item's whole state
         self,
         runtime: Runtime,
@@ -232,10 +120,10 @@ class ConnectWebhooks:
         reporter = runtime.reporter
         changes = 0
         if webhook is None:
-            body = self._desired(settings, identifier, None)
+            body = desired_webhook(settings, identifier, None)
             _, data = port.request("POST", "/v1/webhooks", body=body)
             webhook = (data or {}).get("integration") or {}
-            self._mask(runtime, webhook)
+            mask_webhook(runtime, webhook)
             reporter.progress(f"Created the Port webhook {identifier} (disabled until signed).")
             changes += 1
         url = str(webhook.get("url") or "")
@@ -261,11 +149,11 @@ class ConnectWebhooks:
         elif subscription is not None and settings.rotate_secret:
             replaced, subscription = subscription, None
         if subscription is None:
-            subscription, secret = self._create_subscription(runtime, client, settings, url, scope)
+            subscription, secret = create_subscription(runtime, client, settings, url, scope)
             changes += 1
         else:
-            changes += self._update_subscription(runtime, client, settings, subscription, scope)
-        desired = self._desired(settings, identifier, secret)
+            changes += update_subscription(runtime, client, settings, subscription, scope)
+        desired = desired_webhook(settings, identifier, secret)
         patch = {k: v for k, v in desired.items() if k != "identifier" and webhook.get(k) != v}
         if patch:
             port.request("PATCH", f"/v1/webhooks/{_q(identifier)}", body=patch)
@@ -275,66 +163,6 @@ class ConnectWebhooks:
             client.request("DELETE", f"/webhook_subscriptions/{_q(replaced['id'])}")
             reporter.progress(f"Replaced subscription {replaced['id']} (new signing secret).")
         return url, str(subscription["id"]), changes
-
-    def _create_subscription(
-        self,
-        runtime: Runtime,
-        client: PagerDutyClient,
-        settings: ConnectSettings,
-        url: str,
-        scope: Scope,
-    ) -> tuple[dict[str, Any], str]:
-        body = {
-            "webhook_subscription": {
-                "type": "webhook_subscription",
-                "active": True,
-                "description": DESCRIPTION,
-                "delivery_method": {"type": "http_delivery_method", "url": url},
-                "events": list(settings.derived.events),
-                "filter": scope.filter(),
-            }
-        }
-        data = client.request("POST", "/webhook_subscriptions", body=body)
-        subscription = (data or {}).get("webhook_subscription") or {}
-        secret = (subscription.get("delivery_method") or {}).get("secret")
-        if not secret:
-            raise ActionError(
-                f"PagerDuty created subscription {subscription.get('id')} without a signing "
-                "secret; delete it and run again."
-            )
-        runtime.reporter.mask(str(secret))
-        runtime.reporter.progress(
-            f"Created PagerDuty subscription {subscription.get('id')} for {scope}."
-        )
-        return subscription, str(secret)
-
-    def _update_subscription(
-        self,
-        runtime: Runtime,
-        client: PagerDutyClient,
-        settings: ConnectSettings,
-        subscription: dict[str, Any],
-        scope: Scope,
-    ) -> int:
-        changes: dict[str, Any] = {}
-        if sorted(subscription.get("events") or []) != sorted(settings.derived.events):
-            changes["events"] = list(settings.derived.events)
-        current = subscription.get("filter") or {}
-        if {k: v for k, v in current.items() if v is not None} != scope.filter():
-            changes["filter"] = scope.filter()
-        if subscription.get("active") is False:
-            changes["active"] = True
-        if not changes:
-            return 0
-        client.request(
-            "PUT",
-            f"/webhook_subscriptions/{_q(subscription['id'])}",
-            body={"webhook_subscription": changes},
-        )
-        runtime.reporter.progress(
-            f"Updated subscription {subscription['id']}: {', '.join(sorted(changes))}."
-        )
-        return 1
 
     def _disconnect(  # noqa: PLR0917
         self,

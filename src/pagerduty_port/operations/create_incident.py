@@ -6,11 +6,12 @@ import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..clients.pagerduty import PagerDutyClient
 from ..errors import ActionError, InputError, PagerDutyError
-from ..inputs import Inputs
-from ..pagerduty import PagerDutyClient
-from ..settings import SERVICE_BLUEPRINT, CommonSettings
-from .base import Runtime
+from .common import SERVICE_BLUEPRINT, CommonSettings
+from .incident_report import record_incident
+from .protocols import InputSource
+from .runtime import Runtime
 
 MAX_KEY_LENGTH = 255
 
@@ -50,7 +51,7 @@ def default_incident_key(common: CommonSettings, title: str, service: str) -> st
 class CreateIncident:
     name = "create-incident"
 
-    def parse(self, inputs: Inputs, common: CommonSettings) -> CreateIncidentSettings:
+    def parse(self, inputs: InputSource, common: CommonSettings) -> CreateIncidentSettings:
         common.mapping.resources_for("incidents")  # the entity this action writes
         title = inputs.required("title", aliases=("incidentTitle",))
         service = inputs.pagerduty_id("service") or context_service(common)
@@ -166,7 +167,8 @@ class CreateIncident:
             reporter.warning(f"Could not read back the incident's details: {exc}")
 
         number = incident.get("incident_number")
-        runtime.record_incident(
+        record_incident(
+            runtime,
             incident,
             heading=f"{'Adopted existing' if adopted else 'Opened'} PagerDuty incident",
             outputs={"incident_number": number, "status": incident.get("status")},

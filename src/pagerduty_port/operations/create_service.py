@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..clients.pagerduty import PagerDutyClient
 from ..errors import ActionError, InputError, PagerDutyError, PortError
-from ..inputs import Inputs
-from ..pagerduty import PagerDutyClient
-from ..settings import CommonSettings
-from ..summary import md_cell, table
-from .base import Runtime
+from ..markdown import md_cell, table
+from .common import CommonSettings
 from .durations import parse_duration
 from .lookup import resolve_policy
+from .protocols import InputSource
+from .runtime import Runtime
 from .write_once import create_once
 
 NAME_MAX_LENGTH = 255
@@ -33,7 +33,7 @@ class CreateServiceSettings:
     entity: str | None
 
 
-def timeout_seconds(inputs: Inputs, name: str) -> int | None:
+def timeout_seconds(inputs: InputSource, name: str) -> int | None:
     """A duration in seconds, or 0 for `off`: the spec types these as integers, and PagerDuty
     reads 0 as 'disabled', so `off` is never sent as null."""
     value = inputs.text(name)
@@ -50,7 +50,7 @@ def timeout_seconds(inputs: Inputs, name: str) -> int | None:
 class CreateService:
     name = "create-service"
 
-    def parse(self, inputs: Inputs, common: CommonSettings) -> CreateServiceSettings:
+    def parse(self, inputs: InputSource, common: CommonSettings) -> CreateServiceSettings:
         common.mapping.resources_for("services")  # the entity this action writes
         name = inputs.required("name", max_length=NAME_MAX_LENGTH)
         policy = inputs.required("escalation_policy", max_length=NAME_MAX_LENGTH)

@@ -7,9 +7,10 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import ActionError, InputError, PagerDutyError
-from ..inputs import Inputs
-from ..settings import CommonSettings
-from .base import Runtime
+from .common import CommonSettings
+from .incident_report import record_incident
+from .protocols import InputSource
+from .runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class EscalateSettings:
 class Escalate:
     name = "escalate"
 
-    def parse(self, inputs: Inputs, common: CommonSettings) -> EscalateSettings:
+    def parse(self, inputs: InputSource, common: CommonSettings) -> EscalateSettings:
         incident_blueprints = common.mapping.blueprints_of("incidents")
         common.mapping.resources_for("incidents")  # the entity this action writes
         context = common.context
@@ -110,7 +111,8 @@ class Escalate:
             f"Incident #{incident.get('incident_number')} is now on "
             f"{policy.get('summary') or policy.get('id')}, urgency {incident.get('urgency')}."
         )
-        runtime.record_incident(
+        record_incident(
+            runtime,
             incident,
             heading="Escalated PagerDuty incident",
             outputs={

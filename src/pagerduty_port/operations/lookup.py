@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from ..clients.pagerduty import PagerDutyClient
 from ..errors import ActionError, PagerDutyError
-from ..inputs import EMAIL_RE
-from ..pagerduty import PagerDutyClient
+from ..formats import EMAIL_RE
 
 
 def user_by_email(client: PagerDutyClient, email: str) -> dict[str, Any] | None:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from ..catalogue.mapping import KINDS
+from ..catalogue.sync.queries import parse_time
+from ..catalogue.sync.run import SyncSettings, run_sync
+from ..catalogue.sync.summary import failure_message, summary_json, summary_markdown
 from ..errors import ActionError, InputError
-from ..inputs import Inputs
-from ..mapping import KINDS
-from ..settings import CommonSettings
-from ..sync.reader import parse_time
-from ..sync.run import SyncSettings, run_sync
-from ..sync.summary import failure_message, summary_json, summary_markdown
-from .base import Runtime
+from .common import CommonSettings
+from .protocols import InputSource
+from .runtime import Runtime
 
 BLUEPRINT_ID_RE = re.compile(r"^[A-Za-z0-9@_.+:\\/=-]{1,1000}$")
 _RELATIVE_RE = re.compile(r"^(\d{1,5})\s*([hdw])$")
@@ -24,7 +24,7 @@ def _split(value: str | None) -> list[str]:
     return [p.strip() for p in re.split(r"[,\s]+", value or "") if p.strip()]
 
 
-def read_time(inputs: Inputs, name: str, now: datetime) -> datetime | None:
+def read_time(inputs: InputSource, name: str, now: datetime) -> datetime | None:
     """An ISO 8601 date/date-time, or a duration before now such as `90d`, `12h`, `2w`."""
     value = inputs.text(name)
     if value is None:
@@ -45,7 +45,7 @@ def read_time(inputs: Inputs, name: str, now: datetime) -> datetime | None:
 class Sync:
     name = "sync"
 
-    def parse(self, inputs: Inputs, common: CommonSettings) -> SyncSettings:
+    def parse(self, inputs: InputSource, common: CommonSettings) -> SyncSettings:
         if not common.pagerduty_token:
             raise InputError("pagerduty_token", "is required: a PagerDuty REST API key.")
         mapping = common.mapping

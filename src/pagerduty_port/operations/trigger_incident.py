@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..clients.events import MAX_BODY_BYTES, PAGERDUTY_EVENTS_URL, EventsClient, encode_event
+from ..clients.pagerduty import PagerDutyClient
 from ..errors import InputError, PagerDutyError
-from ..events import MAX_BODY_BYTES, EventsClient, encode_event
-from ..inputs import Inputs
-from ..pagerduty import PagerDutyClient
-from ..settings import PAGERDUTY_EVENTS_URL, CommonSettings
-from ..summary import table
-from .base import Runtime
+from ..markdown import table
+from .common import CommonSettings
+from .event_incident import find_event_incident
+from .incident_report import record_incident
+from .protocols import InputSource
+from .runtime import Runtime
 
 ROUTING_KEY_RE = re.compile(r"^[A-Za-z0-9]{32}$")
-EVENT_STATUS = {"trigger": "triggered", "acknowledge": "acknowledged", "resolve": "resolved"}
-OPEN_STATUSES = ("triggered", "acknowledged")
 # Events are processed asynchronously; these waits (about 12 s in all) bound the look-up.
-POLL_WAITS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 MAX_SUMMARY = 1024
 MAX_DEDUP_KEY = 255
 
@@ -35,7 +33,7 @@ class TriggerSettings:
     events_url: str
 
 
-def _objects(inputs: Inputs, name: str, required_key: str, example: str) -> list[dict] | None:
+def _objects(inputs: InputSource, name: str, required_key: str, example: str) -> list[dict] | None:
     items = inputs.json_value(name, expect=list, example=example)
     if items is None:
         return None
@@ -49,7 +47,7 @@ def _objects(inputs: Inputs, name: str, required_key: str, example: str) -> list
     return items
 
 
-def _timestamp(inputs: Inputs) -> str | None:
+def _timestamp(inputs: InputSource) -> str | None:
     value = inputs.text("timestamp")
     if value is None:
         return None
@@ -79,61 +77,10 @@ def _check_size(event: dict[str, Any]) -> None:
     )
 
 
-def _newest_first(incidents: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`created_at` has whole seconds; `incident_number` only grows, so it breaks the tie."""
-    return sorted(
-        incidents,
-        key=lambda i: (str(i.get("created_at") or ""), int(i.get("incident_number") or 0)),
-        reverse=True,
-    )
-
-
-def pick_incident(matches: list[dict[str, Any]], action: str) -> tuple[dict[str, Any] | None, bool]:
-    """The incident an event with this key produced or changed, and whether it shows the event.
-
-    A trigger joins the open incident with its key, or opens a new one when every earlier
-    incident with that key is resolved: either way its incident is the newest open one, never a
-    resolved one (which may be all that is visible while PagerDuty is still processing).
-    """
-    ordered = _newest_first(matches)
-    if action == "trigger":
-        opened = next((i for i in ordered if i.get("status") in OPEN_STATUSES), None)
-        return opened, opened is not None
-    newest = ordered[0] if ordered else None
-    applied = newest is not None and newest.get("status") in (EVENT_STATUS[action], "resolved")
-    return newest, applied
-
-
-def find_event_incident(
-    client: PagerDutyClient,
-    dedup_key: str,
-    action: str,
-    *,
-    include: tuple[str, ...] = (),
-    sleep: Callable[[float], None],
-    warn: Callable[[str], None],
-) -> dict[str, Any] | None:
-    """Poll, a bounded number of times, for the incident the event produced (or changed)."""
-    found: dict[str, Any] | None = None
-    for wait in (0.0, *POLL_WAITS):
-        if wait:
-            sleep(wait)
-        matches = client.find_incidents_by_key(dedup_key, include=include)
-        found, applied = pick_incident(matches, action)
-        if applied:
-            return found
-    if found is not None:
-        warn(
-            f"PagerDuty has not applied the {action} to incident {found['id']} yet; "
-            "the catalogue shows its current status."
-        )
-    return found
-
-
 class TriggerIncident:
     name = "trigger-incident"
 
-    def parse(self, inputs: Inputs, common: CommonSettings) -> TriggerSettings:
+    def parse(self, inputs: InputSource, common: CommonSettings) -> TriggerSettings:
         common.mapping.resources_for("incidents")  # the entity this action writes
         routing_key = inputs.secret("routing_key", required=True)
         assert routing_key is not None
@@ -285,7 +232,8 @@ class TriggerIncident:
                     "the catalogue is left as it is (the next sync will bring it in)."
                 )
         if incident is not None:
-            runtime.record_incident(
+            record_incident(
+                runtime,
                 incident,
                 heading=f"PagerDuty {settings.event_action} event for",
                 outputs=outputs,

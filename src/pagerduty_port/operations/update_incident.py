@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from ..clients.pagerduty import PagerDutyClient
 from ..errors import ActionError, InputError, PagerDutyError
-from ..inputs import EMAIL_RE, PAGERDUTY_ID_RE, Inputs
-from ..pagerduty import PagerDutyClient
-from ..settings import CommonSettings
-from .base import Runtime
+from ..formats import EMAIL_RE, PAGERDUTY_ID_RE
+from .common import CommonSettings
 from .create_incident import CreateIncident
+from .incident_report import record_incident
 from .lookup import resolve_user
+from .protocols import InputSource
+from .runtime import Runtime
 from .write_once import create_once
 
 NOTE_MAX_LENGTH = 25_000
@@ -36,7 +38,7 @@ class UpdateIncidentSettings:
     run_tag: str | None  # appended to the note, so a retried run finds the note it added
 
 
-def incident_from_context(inputs: Inputs, common: CommonSettings, name: str) -> str:
+def incident_from_context(inputs: InputSource, common: CommonSettings, name: str) -> str:
     """The incident input, else the run's entity when it is an incident entity."""
     incident_id = inputs.pagerduty_id(name)
     if incident_id is not None:
@@ -55,7 +57,7 @@ def incident_from_context(inputs: Inputs, common: CommonSettings, name: str) -> 
     )
 
 
-def users_list(inputs: Inputs, name: str) -> list[str]:
+def users_list(inputs: InputSource, name: str) -> list[str]:
     """Emails or PagerDuty user IDs separated by commas or newlines."""
     value = inputs.text(name)
     if value is None:
@@ -83,7 +85,7 @@ def run_tag(common: CommonSettings) -> str | None:
 class UpdateIncident:
     name = "update-incident"
 
-    def parse(self, inputs: Inputs, common: CommonSettings) -> UpdateIncidentSettings:
+    def parse(self, inputs: InputSource, common: CommonSettings) -> UpdateIncidentSettings:
         common.mapping.resources_for("incidents")  # the entity this action writes
         incident_id = incident_from_context(inputs, common, "incident")
         status = inputs.choice("status", ("acknowledged", "resolved"))
@@ -220,7 +222,8 @@ class UpdateIncident:
         includes = runtime.common.mapping.includes("incidents")
         incident = client.get_incident(current["id"], include=includes)
         number = incident.get("incident_number")
-        runtime.record_incident(
+        record_incident(
+            runtime,
             incident,
             heading="Updated PagerDuty incident" if done else "PagerDuty incident unchanged",
             outputs={"status": incident.get("status")},

@@ -14,11 +14,10 @@ from typing import TypeVar
 
 import requests
 
+from ..clients.http import RETRY_STATUSES, RetryPolicy, server_wait
+from ..clients.pagerduty import PagerDutyClient
 from ..errors import PagerDutyError
-from ..http import RETRY_STATUSES, RetryPolicy, server_wait
-from ..pagerduty import PagerDutyClient
-from ..ratelimit import limiter_for
-from .base import Runtime
+from .runtime import Runtime
 
 T = TypeVar("T")
 
@@ -31,22 +30,12 @@ class _SingleShot:
     """A PagerDuty client that sends each request exactly once and keeps the last response."""
 
     def __init__(self, runtime: Runtime) -> None:
-        token = runtime.common.pagerduty_token or ""
-        limiter = limiter_for(token)
         self.last: requests.Response | None = None
 
-        def after(response: requests.Response) -> None:
+        def keep(response: requests.Response) -> None:
             self.last = response
-            limiter.after_response(response)
 
-        self.client = PagerDutyClient(
-            runtime.session,
-            token,
-            runtime.common.pagerduty_api_url,
-            policy=RetryPolicy(attempts=1),
-            before_request=limiter.before_request,
-            after_response=after,
-        )
+        self.client = runtime.new_pagerduty(RetryPolicy(attempts=1), after_response=keep)
 
 
 def create_once(

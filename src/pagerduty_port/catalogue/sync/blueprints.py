@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import Any
 
-from ..port import PortClient
+from ...clients.port import PortClient
 
 
 def _load_defaults() -> dict[str, dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import jq
 
-from ..errors import InputError
+from ...errors import InputError
 from .config import OPTIONAL_KEYS, EntityMapping, ResourceSpec
 
 # Lexically shadows jq's environment accessors for everything that follows.

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from .errors import PortError
+from ..errors import PortError
 from .http import RetryPolicy, Unanswered, json_or_none, send, short_text
-from .masking import SECRETS
+from .port_token import LOGIN_PATH, AccessToken
 
+PORT_API_URL = "https://api.getport.io"
 BULK_MAX_ENTITIES = 20
 BULK_MAX_BYTES = 1024 * 1024
 DELETE_MAX_ENTITIES = 100
 SEARCH_PAGE = 1000
-_EXPIRY_MARGIN = 60.0  # renew this many seconds before Port says the token expires
 
 
 def _q(value: str) -> str:
@@ -54,9 +52,7 @@ class PortClient:
 
     It reports nothing itself: a retry line goes to this package's log only, never through a
     callback, so writing to Port's run log can never call back into the client that is failing.
-    No lock is held across a request: the token lock guards two fields, and the login lock,
-    which serialises logins so concurrent writers share one, is only ever waited on for a
-    bounded time.
+    The access token and its logins are `AccessToken`'s job.
     """
 
     def __init__(
@@ -67,17 +63,16 @@ class PortClient:
         client_secret: str,
         *,
         policy: RetryPolicy | None = None,
+        on_secret: Callable[[str], None] | None = None,
     ) -> None:
+        """`on_secret` hears each access token as it arrives, before any use: the caller masks
+        it wherever it prints."""
         self.session = session
         self.base_url = base_url.rstrip("/")
         self._client_id = client_id
         self._client_secret = client_secret
         self.policy = policy or RetryPolicy()
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._token_lock = threading.Lock()
-        self._login_lock = threading.Lock()
-        self.logins = 0
+        self.token = AccessToken(self.login, on_secret)
 
     def _send(
         self, method: str, path: str, policy: RetryPolicy, describe: str, **kwargs: Any
@@ -97,7 +92,7 @@ class PortClient:
     # Auth ------------------------------------------------------------------------------
     def login(self, policy: RetryPolicy | None = None) -> None:
         """Exchange the client credentials for an access token (masked at once)."""
-        path = "/v1/auth/access_token"
+        path = LOGIN_PATH
         response = self._send(
             "POST",
             path,
@@ -119,40 +114,7 @@ class PortClient:
                 method="POST",
                 path=path,
             )
-        token = str(data["accessToken"])
-        SECRETS.add(token)
-        expires_in = float(data.get("expiresIn") or 3600)
-        with self._token_lock:
-            self._token = token
-            self._expires_at = time.monotonic() + max(0.0, expires_in - _EXPIRY_MARGIN)
-            self.logins += 1
-
-    def _current_token(self) -> str | None:
-        with self._token_lock:
-            if self._token is None or time.monotonic() >= self._expires_at:
-                return None
-            return self._token
-
-    def _auth(self, policy: RetryPolicy) -> str:
-        token = self._current_token()
-        if token is None:
-            # One login at a time; a caller that cannot get its turn within its own budget
-            # gives up instead of waiting behind a login that may never end.
-            if not self._login_lock.acquire(timeout=policy.budget):
-                raise PortError(
-                    "timed out waiting for another Port login to finish",
-                    method="POST",
-                    path="/v1/auth/access_token",
-                    unanswered=True,
-                )
-            try:
-                token = self._current_token()
-                if token is None:
-                    self.login(policy)
-                    token = self._current_token()
-            finally:
-                self._login_lock.release()
-        return f"Bearer {token}"
+        self.token.store(str(data["accessToken"]), float(data.get("expiresIn") or 3600))
 
     def request(
         self,
@@ -176,14 +138,13 @@ class PortClient:
                 path,
                 policy,
                 f"Port {method} {path}",
-                headers={"Authorization": self._auth(policy)},
+                headers={"Authorization": self.token.header(policy)},
                 params=params,
                 json=body,
             )
             if response.status_code != 401 or attempt == 2:
                 break
-            with self._token_lock:
-                self._token = None
+            self.token.forget()
         if response.status_code >= 400 and response.status_code not in set(allow):
             raise error_from_response(response, method, path)
         return response.status_code, json_or_none(response)

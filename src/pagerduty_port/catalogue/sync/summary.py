@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from ..summary import md_cell
+from ...markdown import md_cell
 from .counts import COLUMNS, MAX_EXAMPLES
 from .run import SyncOutcome, SyncSettings
 

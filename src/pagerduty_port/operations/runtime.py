@@ -1,4 +1,5 @@
-"""What every operation receives: validated settings, one HTTP session, clients and a reporter."""
+"""What every operation receives: validated settings, one HTTP session, clients built from them,
+a `Progress` to report to, and the catalogue writes every operation shares."""
 
 from __future__ import annotations
 
@@ -9,22 +10,20 @@ from typing import Any, Protocol
 
 import requests
 
+from ..clients.http import RetryPolicy
+from ..clients.pagerduty import PagerDutyClient
+from ..clients.port import PortClient
+from ..clients.ratelimit import limiter_for
 from ..errors import ActionError, InputError
-from ..http import RetryPolicy
-from ..inputs import Inputs
-from ..pagerduty import PagerDutyClient
-from ..port import PortClient
-from ..ratelimit import limiter_for
-from ..report import Reporter
-from ..settings import CommonSettings
-from ..summary import incident_summary
+from .common import CommonSettings
+from .protocols import InputSource, Progress
 
 
 @dataclass
 class Runtime:
     common: CommonSettings
     session: requests.Session
-    reporter: Reporter
+    reporter: Progress
     port: PortClient | None
     policy: RetryPolicy = field(default_factory=RetryPolicy)  # for every client built here
     sleep: Callable[[float], None] = time.sleep
@@ -33,20 +32,38 @@ class Runtime:
     def pagerduty(self) -> PagerDutyClient:
         """The REST client; operations that reach here have checked the token is present."""
         if self._pagerduty is None:
-            token = self.common.pagerduty_token
-            if not token:
-                raise InputError("pagerduty_token", "is required for this operation.")
-            limiter = limiter_for(token)
-            self._pagerduty = PagerDutyClient(
-                self.session,
-                token,
-                self.common.pagerduty_api_url,
-                policy=self.policy,
-                on_retry=self.reporter.progress,
-                before_request=limiter.before_request,
-                after_response=limiter.after_response,
-            )
+            self._pagerduty = self.new_pagerduty(self.policy, on_retry=self.reporter.progress)
         return self._pagerduty
+
+    def new_pagerduty(
+        self,
+        policy: RetryPolicy,
+        *,
+        on_retry: Callable[[str], None] | None = None,
+        after_response: Callable[[requests.Response], None] | None = None,
+    ) -> PagerDutyClient:
+        """A REST client with the run's token, auth method and URL, paced by the token's
+        rate limiter; `after_response` hears each response after the limiter does."""
+        token = self.common.pagerduty_token
+        if not token:
+            raise InputError("pagerduty_token", "is required for this operation.")
+        limiter = limiter_for(token)
+
+        def after(response: requests.Response) -> None:
+            limiter.after_response(response)
+            if after_response is not None:
+                after_response(response)
+
+        return PagerDutyClient(
+            self.session,
+            token,
+            self.common.pagerduty_api_url,
+            auth=self.common.pagerduty_auth,
+            policy=policy,
+            on_retry=on_retry,
+            before_request=limiter.before_request,
+            after_response=after,
+        )
 
     def map_object(self, kind: str, obj: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         """(blueprint, entity) pairs the mapping makes of one PagerDuty `kind` object, built
@@ -93,39 +110,11 @@ class Runtime:
         self.write_mapped(entities)
         return entities
 
-    def record_incident(
-        self,
-        incident: dict[str, Any],
-        *,
-        heading: str,
-        outputs: dict[str, Any],
-        status_label: str,
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """Everything an incident operation reports once PagerDuty has answered: the step
-        outputs, the Port run's link, the catalogue entities and the job summary. Outputs are
-        set before Port is written (and when the mapping fails), so later steps still get
-        them."""
-        url = incident.get("html_url")
-        values = {**outputs, "incident_id": incident["id"], "incident_url": url}
-        try:
-            entities = self.map_object("incidents", incident)
-        except ActionError:
-            self.reporter.set_outputs({**values, "entity_identifier": ""})
-            raise
-        identifier = entities[0][1]["identifier"] if entities else ""
-        self.reporter.set_outputs({**values, "entity_identifier": identifier})
-        if url:
-            self.reporter.link(url, status_label=status_label)
-        self.write_mapped(entities)
-        written = [f"{bp}/{e['identifier']}" for bp, e in entities] if self.port else None
-        self.reporter.summary(incident_summary(heading, incident, written, self.common.run_id))
-        return entities
-
 
 class Operation(Protocol):
     name: str
 
-    def parse(self, inputs: Inputs, common: CommonSettings) -> Any:
+    def parse(self, inputs: InputSource, common: CommonSettings) -> Any:
         """Validate every input of the operation; raise InputError before any request."""
         ...
 

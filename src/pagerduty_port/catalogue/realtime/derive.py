@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InputError
+from ...errors import InputError
 from ..mapping import EntityMapping, MappingConfig, ResourceSpec, compile_jq
 from .events import (
     INCIDENT_EVENTS,

@@ -18,8 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ActionError, PortError
-from ..port import BULK_MAX_BYTES, BULK_MAX_ENTITIES, PortClient
+from ...clients.port import BULK_MAX_BYTES, BULK_MAX_ENTITIES, PortClient
+from ...errors import ActionError, PortError
 from .counts import SyncCounts
 from .fingerprint import Keyset, digest
 

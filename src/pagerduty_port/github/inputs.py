@@ -8,11 +8,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import InputError
+from ..errors import InputError
+from ..formats import EMAIL_RE, PAGERDUTY_ID_RE
 from .masking import SECRETS
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PAGERDUTY_ID_RE = re.compile(r"^[A-Z0-9]{2,32}$")
 TRUE_SPELLINGS = ("true", "True", "TRUE")
 FALSE_SPELLINGS = ("false", "False", "FALSE")
 

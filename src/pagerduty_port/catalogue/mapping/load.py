@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from ..errors import InputError
+from ...errors import InputError
 from .config import parse_document
 from .engine import Resource
 

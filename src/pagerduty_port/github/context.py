@@ -1,36 +1,16 @@
-"""The `port_context` Port sends with a self-service run, in the shapes Port has used over time."""
+"""Reading the `port_context` Port sends with a self-service run, in every shape Port has used."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InputError
+from ..errors import InputError
+from ..operations.common import PortContext
 from .inputs import parse_json
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 EXAMPLE = '{"blueprint": "pagerdutyService", "entity": "PABC123", "run_id": "r_abc"}'
-
-
-@dataclass(frozen=True)
-class PortContext:
-    """Who and what a Port run is about. Every field is optional: actions also run outside Port."""
-
-    blueprint: str | None = None
-    entity: str | None = None  # the entity's identifier
-    entity_data: dict[str, Any] = field(default_factory=dict)  # the whole entity, when Port sent it
-    run_id: str | None = None
-    relations: dict[str, Any] = field(default_factory=dict)
-
-    def relation(self, name: str) -> str | None:
-        """The single identifier a relation points at (the first one of a many-relation)."""
-        value = self.relations.get(name)
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if isinstance(value, dict):
-            value = value.get("identifier")
-        return value if isinstance(value, str) and value else None
 
 
 def _string(value: Any) -> str | None:

@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Literal, get_args
 from urllib.parse import quote
 
 import requests
 
-from .errors import PagerDutyError
+from ..errors import PagerDutyError
 from .http import RetryPolicy, Unanswered, json_or_none, send, short_text
-from .settings import PAGERDUTY_API_URL
 
+PAGERDUTY_API_URL = "https://api.pagerduty.com"
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 PAGE_LIMIT = 100
 OFFSET_CAP = 10_000  # PagerDuty refuses offset + limit beyond this (error 2002)
 OPEN_STATUSES = ("triggered", "acknowledged")
 
 
-def auth_header(token: str) -> str:
-    """OAuth and scoped tokens (they start with `pd`) are Bearer tokens; API keys use Token."""
-    return f"Bearer {token}" if token.startswith("pd") else f"Token token={token}"
+#: How the token is sent: a REST API key as `Token token=...`, an OAuth (or scoped OAuth)
+#: access token as `Bearer ...`. Said by the caller, never guessed from the token's shape.
+AuthMethod = Literal["api_key", "oauth"]
+AUTH_METHODS: tuple[AuthMethod, ...] = get_args(AuthMethod)
+
+
+def auth_header(token: str, auth: AuthMethod) -> str:
+    if auth == "oauth":
+        return f"Bearer {token}"
+    if auth == "api_key":
+        return f"Token token={token}"
+    raise ValueError(f"unknown PagerDuty auth method {auth!r}; expected one of {AUTH_METHODS}")
 
 
 def error_from_response(response: requests.Response, method: str, path: str) -> PagerDutyError:
@@ -42,7 +51,7 @@ def error_from_response(response: requests.Response, method: str, path: str) -> 
 
 
 class PagerDutyClient:
-    """One API key (or OAuth token) against one PagerDuty region."""
+    """One API key (or OAuth token, with `auth="oauth"`) against one PagerDuty region."""
 
     def __init__(
         self,
@@ -50,6 +59,7 @@ class PagerDutyClient:
         token: str,
         base_url: str = PAGERDUTY_API_URL,
         *,
+        auth: AuthMethod = "api_key",
         policy: RetryPolicy | None = None,
         on_retry: Callable[[str], None] | None = None,
         before_request: Callable[[], None] | None = None,
@@ -62,7 +72,7 @@ class PagerDutyClient:
         self.before_request = before_request
         self.after_response = after_response
         self._headers = {
-            "Authorization": auth_header(token),
+            "Authorization": auth_header(token, auth),
             "Accept": ACCEPT,
             "Content-Type": "application/json",
         }

@@ -11,21 +11,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..errors import ActionError, PagerDutyError
+from ...clients.pagerduty import PagerDutyClient
+from ...clients.port import DELETE_MAX_ENTITIES, PortClient
+from ...errors import ActionError, PagerDutyError
 from ..mapping import MappingConfig
-from ..pagerduty import PagerDutyClient
-from ..port import DELETE_MAX_ENTITIES, PortClient
 from . import blueprints as default_blueprints
 from .counts import SyncCounts
 from .fingerprint import Keyset
 from .prefetch import prefetch
-from .reader import PagerDutyReader, ReadStats
+from .progress import Progress
+from .queries import ReadStats
+from .reader import PagerDutyReader
 from .stale import StaleDecision, decide
 from .writer import CatalogueWriter
 
 log = logging.getLogger(__name__)
-
-PROGRESS_EVERY = 15.0  # seconds between progress lines
 
 
 @dataclass(frozen=True)
@@ -51,62 +51,6 @@ class SyncOutcome:
     port_writes: int = 0
     blueprints_created: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-class Progress:
-    """A line every PROGRESS_EVERY seconds: counts, rate and, when PagerDuty said, time left."""
-
-    def __init__(
-        self,
-        say: Callable[[str], None],
-        reads: ReadStats,
-        clock: Callable[[], float],
-        *,
-        dry_run: bool = False,
-    ) -> None:
-        self.dry_run = dry_run
-        self.say = say
-        self.reads = reads
-        self.clock = clock
-        self.started = clock()
-        self.last = self.started
-
-    def tick(self, kind: str, counts: SyncCounts, *, force: bool = False) -> None:
-        now = self.clock()
-        if not force and now - self.last < PROGRESS_EVERY:
-            return
-        self.last = now
-        c = counts.kind(kind)
-        elapsed = max(now - self.started, 1e-6)
-        rate = c.read / elapsed
-        changed = (
-            f"would create {c.created:,}, would update {c.updated:,}"
-            if self.dry_run
-            else f"{c.created + c.updated:,} written"
-        )
-        line = (
-            f"{kind}: {c.read:,} read, {c.selected:,} selected, {changed}, "
-            f"{c.unchanged:,} unchanged, {c.failed:,} failed ({rate:,.0f} items/s)"
-        )
-        expected = self.reads.planned.get(kind, self.reads.expected.get(kind))
-        if expected and rate > 0 and expected > c.read:
-            line += f", about {(expected - c.read) / rate:,.0f}s left"
-        self.say(line)
-
-    def close(self, kind: str, counts: SyncCounts, *, dry_run: bool) -> None:
-        """The kind's closing line, once its writes have landed: what Port accepted."""
-        c = counts.kind(kind)
-        if dry_run:
-            writes = f"would create {c.created:,}, would update {c.updated:,}"
-        else:
-            writes = (
-                f"{c.created + c.updated:,} written ({c.created:,} created, "
-                f"{c.updated:,} updated)"
-            )
-        self.say(
-            f"{kind} done: {c.read:,} read, {c.selected:,} selected, {writes}, "
-            f"{c.unchanged:,} unchanged, {c.failed:,} failed"
-        )
 
 
 def keysets_by_blueprint(mapping: MappingConfig) -> tuple[dict[str, list[Keyset]], list[Keyset]]:

@@ -8,10 +8,10 @@ from typing import Any
 
 import requests
 
-from .errors import EventsError
+from ..errors import EventsError
 from .http import RetryPolicy, Unanswered, json_or_none, send, short_text
-from .settings import PAGERDUTY_EVENTS_URL
 
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com"
 MAX_BODY_BYTES = 512 * 1024
 
 

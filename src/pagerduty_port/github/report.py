@@ -6,16 +6,15 @@ Every line passes through the secret registry first, so nothing printed can reve
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from typing import Any
 
 import github_action_utils as gha
 
-from .errors import ActionError, PortError
-from .http import RetryPolicy
+from ..clients.http import RetryPolicy
+from ..clients.port import PortClient
+from ..errors import ActionError, PortError
 from .masking import SECRETS
-from .port import PortClient
 from .terminal import TERMINAL_ENV, PlainHandler, plain_text
 
 log = logging.getLogger("pagerduty_port")
@@ -77,13 +76,13 @@ class Reporter:
         run_id: str | None,
         *,
         report_status: bool = False,
-        environ: Mapping[str, str] | None = None,
+        environ: Mapping[str, str],
         log_policy: RetryPolicy = REPORT_POLICY,
     ) -> None:
         self.port = port
         self.run_id = run_id
         self.report_status = report_status
-        self.environ = os.environ if environ is None else environ
+        self.environ = environ
         self.log_policy = log_policy
         self._port_log_ok = port is not None and run_id is not None
         self._port_patch_ok = port is not None and run_id is not None

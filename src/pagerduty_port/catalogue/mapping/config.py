@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import InputError
+from ...errors import InputError
 
 #: PagerDuty list endpoints a resource may name as its `kind`.
 KINDS = (
