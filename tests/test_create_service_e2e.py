@@ -108,6 +108,31 @@ def test_a_lost_answer_is_not_answered_with_a_second_service(sandbox):
     assert len(service_posts(sb)) == 1
 
 
+def test_a_dropped_connection_after_the_create_adopts_the_service(sandbox):
+    """PagerDuty made the service, then the connection dropped: the retry looks first."""
+    sb = sandbox
+    sb.inject("pagerduty", "POST", r"^/services$", 0, drop=True, process=True)
+    result = run_action("create-service", inputs_for(sb))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(named(sb, "Payments API")) == 1
+    assert len(service_posts(sb)) == 1
+    assert "looked up again before retrying" in result.stdout
+
+
+def test_a_create_that_never_gets_an_answer_ends_with_an_error(sandbox):
+    sb = sandbox
+    sb.inject("pagerduty", "POST", r"^/services$", 0, drop=True, times=20)
+    result = run_action(
+        "create-service",
+        inputs_for(sb),
+        extra_env={"PAGERDUTY_PORT_TEST_RETRY_BACKOFF": "0.05"},
+    )
+    assert result.returncode == 1
+    assert "pagerduty_api_url" in result.errors()[0]
+    assert named(sb, "Payments API") == []
+    assert 2 <= len(service_posts(sb)) <= 5  # the policy's attempts, not one and not unbounded
+
+
 def test_same_name_on_another_policy_names_both(sandbox):
     sb = sandbox
     other = sb.pagerduty.add_escalation_policy("Other Policy", [[sb.user_id]])

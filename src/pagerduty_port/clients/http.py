@@ -95,6 +95,58 @@ def server_wait(
     return None
 
 
+class Retries:
+    """The retry decisions of one logical request under `policy`, for every loop that retries:
+    `send` below, and callers that must look before they send again (a create whose answer
+    may have been lost). Counts attempts and the time budget, picks each wait (the server's
+    if it asked, else jittered backoff, capped) and announces each retry once: through
+    `on_retry` when given, else in this module's log."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        describe: str,
+        on_retry: Callable[[str], None] | None = None,
+    ) -> None:
+        self.policy = policy
+        self.describe = describe
+        self.on_retry = on_retry
+        self.attempt = 0
+        self.start = policy.monotonic()
+
+    @property
+    def elapsed(self) -> float:
+        return self.policy.monotonic() - self.start
+
+    def begin(self) -> tuple[float, float]:
+        """Count one more attempt; its (connect, read) timeout, cut to the budget left."""
+        self.attempt += 1
+        left = max(self.policy.budget - self.elapsed, _MIN_ATTEMPT_TIME)
+        connect, read = self.policy.timeout
+        return min(connect, left), min(read, left)
+
+    def wait(self, reason: str, response: requests.Response | None = None) -> float | None:
+        """After a failed attempt: the announced wait before the next one, or None when the
+        attempts or the time budget are spent."""
+        policy = self.policy
+        asked = server_wait(response, policy.clock) if response is not None else None
+        wait = min(
+            policy.max_wait, asked if asked is not None else policy.backoff_wait(self.attempt)
+        )
+        out_of_time = self.elapsed + wait + _MIN_ATTEMPT_TIME > policy.budget
+        if self.attempt >= policy.attempts or out_of_time:
+            return None
+        message = (
+            f"{self.describe}: {reason}; retrying in {wait:.1f}s "
+            f"(attempt {self.attempt + 1} of {policy.attempts})"
+        )
+        if self.on_retry is not None:
+            self.on_retry(message)
+        else:
+            log.info(message)
+        return wait
+
+
 def send(
     session: requests.Session,
     method: str,
@@ -107,47 +159,28 @@ def send(
 ) -> requests.Response:
     """Send one request, retrying what is safe to retry; returns the last answer.
 
-    Raises `Unanswered` when no attempt got an HTTP answer. Each retry is announced once:
-    through `on_retry` when given, else in this module's log. Connection errors are retried
-    for every method: the callers make their writes idempotent (incident keys, upserts) so a
-    replay cannot duplicate anything.
+    Raises `Unanswered` when no attempt got an HTTP answer. Connection errors are retried for
+    every method: the callers make their writes idempotent (incident keys, upserts, or a look
+    before each new attempt) so a replay cannot duplicate anything.
     """
-    start = policy.monotonic()
-    attempt = 0
+    retries = Retries(policy, describe, on_retry)
     while True:
-        attempt += 1
-        left = policy.budget - (policy.monotonic() - start)
-        connect, read = policy.timeout
-        left = max(left, _MIN_ATTEMPT_TIME)
-        timeout = (min(connect, left), min(read, left))
+        timeout = retries.begin()
         response: requests.Response | None = None
         try:
             answer = session.request(method, url, timeout=timeout, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
             reason = _transport_reason(exc)
-            wait = policy.backoff_wait(attempt)
         else:
             if answer.status_code not in RETRY_STATUSES:
                 return answer
             response = answer
             reason = f"HTTP {answer.status_code}"
-            asked = server_wait(answer, policy.clock)
-            wait = asked if asked is not None else policy.backoff_wait(attempt)
-        wait = min(policy.max_wait, wait)
-        elapsed = policy.monotonic() - start
-        out_of_time = elapsed + wait + _MIN_ATTEMPT_TIME > policy.budget
-        if attempt >= policy.attempts or out_of_time:
+        wait = retries.wait(reason, response)
+        if wait is None:
             if response is not None:
                 return response
-            raise Unanswered(reason, attempt, elapsed)
-        message = (
-            f"{describe}: {reason}; retrying in {wait:.1f}s "
-            f"(attempt {attempt + 1} of {policy.attempts})"
-        )
-        if on_retry is not None:
-            on_retry(message)
-        else:
-            log.info(message)
+            raise Unanswered(reason, retries.attempt, retries.elapsed)
         policy.sleep(wait)
 
 

@@ -8,34 +8,18 @@ earlier run) already made; only when nothing is found is the create sent again.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
 import requests
 
-from ..clients.http import RETRY_STATUSES, RetryPolicy, server_wait
+from ..clients.http import RETRY_STATUSES, Retries
 from ..clients.pagerduty import PagerDutyClient
 from ..errors import PagerDutyError
 from .runtime import Runtime
 
 T = TypeVar("T")
-
-ATTEMPTS = 4
-BACKOFF = 1.0
-MAX_WAIT = 60.0
-
-
-class _SingleShot:
-    """A PagerDuty client that sends each request exactly once and keeps the last response."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.last: requests.Response | None = None
-
-        def keep(response: requests.Response) -> None:
-            self.last = response
-
-        self.client = runtime.new_pagerduty(RetryPolicy(attempts=1), after_response=keep)
 
 
 def create_once(
@@ -44,31 +28,32 @@ def create_once(
     find: Callable[[], T | None],
     create: Callable[[PagerDutyClient], T],
 ) -> tuple[T, bool]:
-    """(object, adopted): the object `find` sees, else the one `create` makes. Retries 429, 5xx
-    and dropped connections a bounded number of times, with jitter, honouring Retry-After and
-    the rate-limit headers, and looks again with `find` before each new attempt."""
-    shot = _SingleShot(runtime)
-    for attempt in range(1, ATTEMPTS + 1):
+    """(object, adopted): the object `find` sees, else the one `create` makes.
+
+    The run's one retry policy decides (`http.Retries`: bounded attempts and time, jitter,
+    Retry-After and the rate-limit headers honoured); only the loop is here, because `find`
+    must look again before each new attempt. 408, 429, 5xx and requests that got no answer
+    are retried; any other error is final.
+    """
+    last: list[requests.Response] = []
+    single_shot = runtime.new_pagerduty(
+        replace(runtime.policy, attempts=1), after_response=last.append
+    )
+    retries = Retries(
+        runtime.policy, f"{describe} (looked up again before retrying)", runtime.reporter.progress
+    )
+    while True:
+        retries.begin()
         found = find()
         if found is not None:
             return found, True
-        shot.last = None
+        last.clear()
         try:
-            return create(shot.client), False
+            return create(single_shot), False
         except PagerDutyError as exc:
-            if exc.status not in RETRY_STATUSES or attempt == ATTEMPTS:
+            if not (exc.unanswered or exc.status in RETRY_STATUSES):
                 raise
-            reason = f"HTTP {exc.status}"
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            if attempt == ATTEMPTS:
+            wait = retries.wait(exc.reason, last[-1] if last else None)
+            if wait is None:
                 raise
-            reason = f"connection failed ({type(exc).__name__})"
-        asked = server_wait(shot.last) if shot.last is not None else None
-        backoff = BACKOFF * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)  # noqa: S311
-        wait = min(MAX_WAIT, asked if asked is not None else backoff)
-        runtime.reporter.progress(
-            f"{describe}: {reason}; checking whether it was made, then retrying in "
-            f"{wait:.1f}s (attempt {attempt + 1} of {ATTEMPTS})"
-        )
-        runtime.sleep(wait)
-    raise AssertionError("unreachable")  # pragma: no cover
+        runtime.policy.sleep(wait)
