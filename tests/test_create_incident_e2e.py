@@ -179,6 +179,27 @@ def test_port_login_failure_stops_before_pagerduty(sandbox):
     assert "wrong-secret-value" not in result.visible
 
 
+def test_a_port_base_url_ending_in_v1_is_trimmed_not_reported_as_bad_credentials(sandbox):
+    sb = sandbox
+    sb.port.add_run("r_create1")
+    result = run_action(ACTION, inputs_for(sb, port_base_url=sb.port_url + "/v1/"))
+    assert result.returncode == 0, result.stdout
+    assert (
+        f"Input 'port_base_url' ends in /v1, which the action adds itself; using {sb.port_url}."
+        in result.stdout
+    )
+    logins = sb.requests.filter(server="port", method="POST", path="/v1/auth/access_token")
+    assert len(logins) == 1
+
+
+def test_a_failed_port_login_names_the_credentials_and_the_region(sandbox):
+    sb = sandbox
+    result = run_action(ACTION, inputs_for(sb, port_client_secret="wrong-secret-value"))
+    (error,) = result.errors()
+    assert "Check the inputs port_client_id and port_client_secret" in error
+    assert "port_base_url is your Port region" in error
+
+
 def test_an_unknown_port_run_fails_before_pagerduty(sandbox):
     sb = sandbox
     result = run_action(ACTION, inputs_for(sb, run_id="r_nobody"))

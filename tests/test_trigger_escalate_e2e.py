@@ -257,6 +257,17 @@ def test_events_400_is_not_retried(sandbox):
     assert "Event object is invalid" in error
 
 
+def test_an_events_url_given_with_its_enqueue_path_is_trimmed(sandbox):
+    sb = sandbox
+    result = run_action(
+        "trigger-incident",
+        trigger_inputs(sb, pagerduty_events_url=sb.events_url + "/v2/enqueue"),
+    )
+    assert result.returncode == 0, result.stdout
+    assert "Input 'pagerduty_events_url' ends in /v2/enqueue" in result.stdout
+    assert len(sb.requests.filter(server="events", path="/v2/enqueue")) == 1
+
+
 def test_routing_key_and_tokens_never_appear(sandbox):
     sb = sandbox
     sb.port.add_run("r_sec")

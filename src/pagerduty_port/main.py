@@ -137,7 +137,11 @@ def input_hint(exc: ActionError) -> str | None:
     broken = exc.unanswered or (status is not None and (status >= 500 or status in (408, 429)))
     if isinstance(exc, PortError):
         if status in (401, 403) and exc.path.endswith("/access_token"):
-            return "Check the inputs port_client_id and port_client_secret."
+            return (
+                "Check the inputs port_client_id and port_client_secret, and that "
+                "port_base_url is your Port region (EU https://api.port.io, US "
+                "https://api.us.port.io)."
+            )
         if broken:
             return (
                 "Check the input port_base_url: the Port API there did not answer or kept failing."

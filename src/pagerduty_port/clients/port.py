@@ -103,12 +103,8 @@ class PortClient:
         data = json_or_none(response)
         if response.status_code >= 400 or not isinstance(data, dict) or not data.get("accessToken"):
             error = error_from_response(response, "POST", path)
-            hint = (
-                " Check port_client_id / port_client_secret, and that port_base_url matches your "
-                "Port region (EU https://api.port.io, US https://api.us.port.io)."
-            )
             raise PortError(
-                f"login failed: {error.reason}.{hint}",
+                f"login failed: {error.reason}.",
                 status=response.status_code,
                 code=error.code,
                 method="POST",

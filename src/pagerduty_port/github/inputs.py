@@ -42,6 +42,7 @@ class Inputs:
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
+        # Warnings about the inputs (deprecated names, trimmed URLs), logged once parsed.
         self.deprecations: list[str] = []
 
     def raw(
@@ -213,9 +214,20 @@ class Inputs:
                 )
         return ids
 
-    def url(self, name: str, *, default: str) -> str:
+    def url(self, name: str, *, default: str, added_path: str = "") -> str:
+        """An http(s) base URL. `added_path` is what the client appends itself (`/v1` for
+        Port): a URL given with it is trimmed, with a warning, rather than doubled into a
+        path the API does not know (which Port reports as bad credentials)."""
         value = self.text(name) or default
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise InputError(name, f"got {value!r}; expected an http(s) URL such as {default}.")
-        return value.rstrip("/")
+        value = value.rstrip("/")
+        if added_path and value.lower().endswith(added_path.lower()):
+            trimmed = value[: -len(added_path)].rstrip("/")
+            self.deprecations.append(
+                f"Input '{name}' ends in {added_path}, which the action adds itself; "
+                f"using {trimmed}."
+            )
+            value = trimmed
+        return value

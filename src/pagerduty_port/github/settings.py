@@ -21,7 +21,7 @@ def read_common(inputs: Inputs, environ: Mapping[str, str], *, cwd: str) -> Comm
     falls back to without GITHUB_WORKSPACE; both come from the entrypoint."""
     client_id = inputs.secret("port_client_id", aliases=("portClientId",))
     client_secret = inputs.secret("port_client_secret", aliases=("portClientSecret",))
-    port_base_url = inputs.url("port_base_url", default=PORT_API_URL)
+    port_base_url = inputs.url("port_base_url", default=PORT_API_URL, added_path="/v1")
     if bool(client_id) != bool(client_secret):
         missing = "port_client_secret" if client_id else "port_client_id"
         raise InputError(

@@ -174,7 +174,9 @@ class TriggerIncident:
             dedup_key=dedup_key,
             dedup_from_context=dedup_from_context,
             event=event,
-            events_url=inputs.url("pagerduty_events_url", default=PAGERDUTY_EVENTS_URL),
+            events_url=inputs.url(
+                "pagerduty_events_url", default=PAGERDUTY_EVENTS_URL, added_path="/v2/enqueue"
+            ),
         )
 
     @staticmethod
