@@ -3,7 +3,7 @@
 - Every action.yml stops building `Dockerfile` and uses the image the release pushed, pinned by
   digest: `image: ../Dockerfile` -> `image: docker://ghcr.io/owner/repo@sha256:...`.
 - The reusable workflows reference the actions of this repository at the release's tag instead
-  of the `OWNER/pagerduty-port-actions` placeholder (a reusable workflow runs in the caller's
+  of the `OWNER/REPO` placeholder (a reusable workflow runs in the caller's
   repository, so it cannot use a local path).
 
 main keeps `image: ../Dockerfile` and the placeholder, so forks and branches build from source.
@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PLACEHOLDER = "OWNER/pagerduty-port-actions"
+PLACEHOLDER = "OWNER/REPO"
 IMAGE = re.compile(r"^[a-z0-9.-]+(?::\d+)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$")
 REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 REF = re.compile(r"^v\d+\.\d+\.\d+$")

@@ -29,7 +29,7 @@ EXAMPLES = REPO / "examples"
 PORT_SPEC = REPO.parent / "shared" / "contracts" / "port" / "apispec.yaml"
 
 #: The one thing users edit in a workflow: where they use these actions from.
-PLACEHOLDER_REPO = "OWNER/pagerduty-port-actions"
+PLACEHOLDER_REPO = "OWNER/REPO"
 PLACEHOLDER_REF = "v1"
 #: What users edit in a Port action JSON: the GitHub org and repository holding the workflow.
 PORT_ORG = "YOUR_GITHUB_ORG"
@@ -142,7 +142,7 @@ _OUR_REUSABLE = re.compile(
 
 def our_action(uses: str) -> str | None:
     """The sub-action ("" for the root action) a step's `uses:` points at, if it is ours:
-    `OWNER/pagerduty-port-actions[/<action>]@ref`, or `./[<action>]` in this repository."""
+    `OWNER/REPO[/<action>]@ref`, or `./[<action>]` in this repository."""
     match = _OUR_ACTION.match(uses)
     if not match:
         return None
@@ -206,7 +206,7 @@ def check_action_steps(path: Path, workflow: dict[str, Any], repo: Path = REPO) 
         uses = str(step.get("uses", ""))
         name = our_action(uses)
         if name is None:
-            if "pagerduty-port-actions" in uses and not _OUR_REUSABLE.match(uses):
+            if "OWNER/REPO" in uses and not _OUR_REUSABLE.match(uses):
                 problems.append(
                     f"{where(path, job, index)}: uses {uses!r}; use {PLACEHOLDER_REPO}/<action>@"
                     f"{PLACEHOLDER_REF}"
@@ -875,7 +875,7 @@ def test_a_readme_snippet_without_a_required_input_or_with_inherit_is_reported(
 ) -> None:
     readme = tmp_path / "README.md"
     text = (REPO / "README.md").read_text()
-    start = text.index("pagerduty-port-actions/update-incident@v1")
+    start = text.index("OWNER/REPO/update-incident@v1")
     text = text[:start] + text[start:].replace("          from: oncall-bot@example.com\n", "", 1)
     text = re.sub(r"    secrets: \{[^\n]*\}", "    secrets: inherit", text, count=1)
     readme.write_text(text)

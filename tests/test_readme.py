@@ -16,7 +16,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
 SNIPPET = re.compile(r"^```ya?ml\n(.*?)^```", re.S | re.M)
-OUR_USES = re.compile(r"^OWNER/pagerduty-port-actions(?:/(?P<sub>[\w-]+))?@\S+$")
+OUR_USES = re.compile(r"^OWNER/REPO(?:/(?P<sub>[\w-]+))?@\S+$")
 
 
 def _tables() -> Any:
@@ -123,7 +123,7 @@ def test_a_snippet_with_an_unknown_input_is_reported() -> None:
     readme = textwrap.dedent(
         """\
         ```yaml
-              - uses: OWNER/pagerduty-port-actions/escalate@v1
+              - uses: OWNER/REPO/escalate@v1
                 with:
                   escalation_level: 2
                   incident: P123
@@ -131,7 +131,7 @@ def test_a_snippet_with_an_unknown_input_is_reported() -> None:
         """
     )
     assert snippet_problems(readme) == [
-        "YAML snippet 1: OWNER/pagerduty-port-actions/escalate@v1 has no input 'incident'"
+        "YAML snippet 1: OWNER/REPO/escalate@v1 has no input 'incident'"
     ]
 
 

@@ -90,5 +90,5 @@ def test_a_rehearsed_release_pins_tags_and_moves_v1(tmp_path: Path) -> None:
             "Dockerfile" in yaml.safe_load(git(copy, "show", f"{main}:{action}"))["runs"]["image"]
         )
     reusable = git(copy, "show", "v1.4.0:.github/workflows/sync.yml")
-    assert "OWNER/pagerduty-port-actions" not in reusable.split("\non:", 1)[1]
+    assert "OWNER/REPO" not in reusable.split("\non:", 1)[1]
     assert "acme/pagerduty-port-actions/sync@v1.4.0" in reusable
