@@ -4,7 +4,6 @@ sync run, a second run changes nothing, disconnect leaves nothing, failures are 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 
 import pytest
@@ -16,14 +15,10 @@ ACTION = "connect-webhooks"
 INCIDENT_BP = "pagerdutyIncident"
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll `check` until it holds or the (bounded) deadline passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
+def wait_until(sb, check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Wait, bounded, for asynchronous deliveries: `check` runs again each time a simulator
+    records a request (a delivery to Port's ingest URL is one), never on a timer."""
+    return sb.requests.wait_for(check, timeout)
 
 
 def writes(sb, server):
@@ -69,7 +64,7 @@ def test_incident_statuses_reach_port_without_a_sync_and_a_sync_agrees(sandbox):
     for status in ("acknowledged", "resolved"):
         with sb.pagerduty.lock:
             sb.pagerduty.set_status(incident, status, actor)
-        assert wait_until(lambda s=status: status_in_port(sb, incident_id) == s), status
+        assert wait_until(sb, lambda s=status: status_in_port(sb, incident_id) == s), status
         props = entity(sb, incident_id)["properties"]
         assert props["last_event_type"] == f"incident.{status}"
         assert props["last_event_at"]
@@ -131,7 +126,7 @@ def test_with_a_mapping_events_fully_carry_a_following_sync_writes_nothing(sandb
     incident = sb.pagerduty.create_incident(service_id=sb.service_id, title="Disk full")
     with sb.pagerduty.lock:
         sb.pagerduty.set_status(incident, "resolved", sb.pagerduty.ref("user", sb.user_id))
-    assert wait_until(lambda: status_in_port(sb, incident["id"]) == "resolved")
+    assert wait_until(sb, lambda: status_in_port(sb, incident["id"]) == "resolved")
     before = len(sb.requests.all())
     sync = run_action("sync", {**sb.action_inputs(), "kinds": "incidents", "mapping": CARRIED_ONLY})
     assert sync.returncode == 0, sync.stdout
@@ -155,7 +150,7 @@ def test_a_bad_signature_changes_nothing_and_a_replayed_event_is_ignored(sandbox
     sb = sandbox
     connect(sb)
     incident = sb.pagerduty.create_incident(service_id=sb.service_id, title="Latency")
-    assert wait_until(lambda: status_in_port(sb, incident["id"]) == "triggered")
+    assert wait_until(sb, lambda: status_in_port(sb, incident["id"]) == "triggered")
     delivery = sb.pagerduty.webhooks.deliveries[-1]
     forged = delivery.body.replace(b'"triggered"', b'"resolved"')
     answer = requests.post(delivery.url, data=forged, headers=delivery.headers, timeout=5)
@@ -212,7 +207,7 @@ def test_a_lost_secret_is_reported_and_rotate_secret_replaces_the_subscription(s
     new_secret = sb.pagerduty.webhooks.secrets[rotated.outputs["subscription_id"]]
     assert sb.port.webhooks.webhooks["pagerduty"]["security"]["secret"] == new_secret
     incident = sb.pagerduty.create_incident(service_id=sb.service_id, title="After rotation")
-    assert wait_until(lambda: status_in_port(sb, incident["id"]) == "triggered")
+    assert wait_until(sb, lambda: status_in_port(sb, incident["id"]) == "triggered")
 
 
 def test_service_events_update_and_delete_the_service_entity(sandbox):
@@ -220,11 +215,11 @@ def test_service_events_update_and_delete_the_service_entity(sandbox):
     connect(sb)
     with sb.pagerduty.lock:
         service_id = sb.pagerduty.add_service("Search", sb.escalation_policy_id)
-    assert wait_until(lambda: entity(sb, service_id, "pagerdutyService") is not None)
+    assert wait_until(sb, lambda: entity(sb, service_id, "pagerdutyService") is not None)
     sb.pagerduty.update_service(service_id, name="Search v2")
-    assert wait_until(lambda: entity(sb, service_id, "pagerdutyService")["title"] == "Search v2")
+    assert wait_until(sb, lambda: entity(sb, service_id, "pagerdutyService")["title"] == "Search v2")
     sb.pagerduty.delete_service(service_id)
-    assert wait_until(lambda: entity(sb, service_id, "pagerdutyService") is None)
+    assert wait_until(sb, lambda: entity(sb, service_id, "pagerdutyService") is None)
 
 
 @pytest.mark.parametrize(

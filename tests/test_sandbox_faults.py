@@ -57,9 +57,7 @@ def test_held_requests_give_up_when_the_sandbox_stops() -> None:
 
         thread = threading.Thread(target=call, daemon=True)
         thread.start()
-        deadline = time.monotonic() + 5
-        while not sb.requests.filter(server="port") and time.monotonic() < deadline:
-            time.sleep(0.01)
+        assert sb.requests.wait_for(lambda: bool(sb.requests.filter(server="port")), 5)
     thread.join(5)
     assert not thread.is_alive()
     assert len(outcome) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -51,15 +52,23 @@ class RequestLog:
     """A thread-safe list of recorded requests shared by all simulators of one sandbox."""
 
     _items: list[RecordedRequest] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.Condition = field(default_factory=threading.Condition)
 
     def append(self, request: RecordedRequest) -> None:
         with self._lock:
             self._items.append(request)
+            self._lock.notify_all()
 
     def all(self) -> list[RecordedRequest]:
         with self._lock:
             return list(self._items)
+
+    def wait_for(self, check: Callable[[], bool], timeout: float) -> bool:
+        """Block until `check()` holds, testing it again each time a request is recorded (a
+        simulator records a request after acting on it), or until `timeout` seconds pass.
+        For asynchronous work such as webhook deliveries: no polling, no sleeping."""
+        with self._lock:
+            return self._lock.wait_for(check, timeout)
 
     def filter(
         self, server: str | None = None, method: str | None = None, path: str | None = None
