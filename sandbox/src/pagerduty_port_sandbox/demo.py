@@ -148,10 +148,7 @@ def main() -> int:
                 with sb.pagerduty.lock:
                     sb.pagerduty.set_status(live, status, sb.pagerduty.ref("user", sb.user_id))
             started = time.monotonic()
-            while time.monotonic() - started < 10:
-                if port_status() == status:
-                    break
-                time.sleep(0.02)
+            sb.requests.wait_for(lambda s=status: port_status() == s, 10)
             show(
                 f"PagerDuty says {status}; Port entity after {time.monotonic() - started:.2f} s",
                 port_status(),
