@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -143,12 +144,15 @@ def main() -> int:
             found = sb.port.entities.get(live_key)
             return found["properties"].get("status") if found else None
 
+        def port_status_is(status: str) -> bool:
+            return bool(port_status() == status)
+
         for status in ("triggered", "acknowledged", "resolved"):
             if status != "triggered":
                 with sb.pagerduty.lock:
                     sb.pagerduty.set_status(live, status, sb.pagerduty.ref("user", sb.user_id))
             started = time.monotonic()
-            sb.requests.wait_for(lambda s=status: port_status() == s, 10)
+            sb.requests.wait_for(partial(port_status_is, status), 10)
             show(
                 f"PagerDuty says {status}; Port entity after {time.monotonic() - started:.2f} s",
                 port_status(),
