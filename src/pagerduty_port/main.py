@@ -20,8 +20,9 @@ from .errors import ActionError, ApiError, EventsError, InputError, PagerDutyErr
 from .github.inputs import Inputs
 from .github.masking import SECRETS
 from .github.report import REPORT_POLICY, Reporter, setup_logging
-from .github.settings import OPERATION_ENV, CommonSettings, read_common, read_timeout_minutes
+from .github.settings import OPERATION_ENV, read_common, read_timeout_minutes
 from .operations.change_oncall import OPERATION as CHANGE_ONCALL
+from .operations.common import CommonSettings
 from .operations.connect_webhooks import OPERATION as CONNECT_WEBHOOKS
 from .operations.create_incident import OPERATION as CREATE_INCIDENT
 from .operations.create_service import OPERATION as CREATE_SERVICE
