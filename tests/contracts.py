@@ -109,6 +109,7 @@ def contracts_dir() -> Path | None:
 def _yaml_loader() -> type:
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+    # misc, valid-type: the base is chosen at run time (libyaml's loader when built with it).
     class _Loader(base):  # type: ignore[misc, valid-type]
         pass
 

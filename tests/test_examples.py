@@ -543,6 +543,7 @@ def port_spec() -> dict[str, Any] | None:
         return None
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+    # misc, valid-type: the base is chosen at run time (libyaml's loader when built with it).
     class Loader(base):  # type: ignore[misc, valid-type]
         pass
 

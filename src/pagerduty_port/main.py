@@ -217,8 +217,9 @@ class _Run:
             # An input error in an operation: PagerDuty got nothing, but the Port user should
             # still see why their run failed.
             reporter = make_reporter(common, self.session, self.environ, self.policies)
+            assert reporter.port is not None  # common.port is set, so it has a Port client
             try:
-                reporter.port.login(self.policies.reporting)  # type: ignore[union-attr]
+                reporter.port.login(self.policies.reporting)
             except ActionError as exc:
                 log.warning(f"Could not report the failure to Port: {exc}")
                 reporter = None
