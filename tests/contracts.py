@@ -109,6 +109,7 @@ def contracts_dir() -> Path | None:
 def _yaml_loader() -> type:
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+    # misc, valid-type: the base is chosen at run time (libyaml's loader when built with it).
     class _Loader(base):  # type: ignore[misc, valid-type]
         pass
 
@@ -952,13 +953,13 @@ def _check_operation(op: _Operation, request: Any, path_values: dict[str, str]) 
         problems.extend(_check_value(param, [unquote(raw)]))
 
     query: dict[str, list[str]] = request.query or {}
-    for name, raw in query.items():
+    for name, values in query.items():
         param = op.params.get(("query", name))
         if param is None:
             declared = sorted(n for loc, n in op.params if loc == "query")
             problems.append(f"query {name}: not a parameter of this operation ({declared=})")
             continue
-        problems.extend(_check_value(param, list(raw)))
+        problems.extend(_check_value(param, list(values)))
     for (location, name), param in op.params.items():
         if location == "query" and param.required and name not in query:
             problems.append(f"query {name}: required, missing")

@@ -7,12 +7,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HANG = -1  # a queued status that holds the request, unanswered, until the server closes
 
+Answer = tuple[int, dict[str, str], bytes]  # (status, headers, body)
+
 
 class Scripted:
     """A server answering from a queue of (status, headers, body); 200 {} once it is empty."""
 
     def __init__(self) -> None:
-        self.queue: list[tuple[int, dict[str, str], bytes]] = []
+        self.queue: list[Answer] = []
         self.seen: list[tuple[str, str, dict[str, str]]] = []
         self.released = threading.Event()
         scripted = self

@@ -114,6 +114,7 @@ def parse(operation: str, given: dict[str, str]) -> Any:
     common = read_common(inputs, environ, cwd=".")
     action = OPERATIONS[operation]
     if hasattr(action, "clock"):  # an injectable clock (a dataclass field)
+        # type-var: OPERATIONS is typed by the Operation protocol, not as dataclasses.
         action = dataclasses.replace(action, clock=lambda: NOW)  # type: ignore[type-var]
     settings = action.parse(inputs, common)
     return normal((common, settings, read_timeout_minutes(inputs, operation)))

@@ -127,7 +127,9 @@ def test_a_sync_from_the_command_line_against_the_sandbox(
     assert "::" not in shown
     for secret in exports.values():
         assert secret not in shown
-    summary = json.loads(re.search(r"^output summary=(.*)$", first.stderr, re.M)[1])
+    output = re.search(r"^output summary=(.*)$", first.stderr, re.M)
+    assert output, first.stderr
+    summary = json.loads(output[1])
     assert summary["incidents"]["created"] == 3
     assert summary["services"]["created"] >= 1
     # The final table: one row per kind, aligned, on stdout.
@@ -136,6 +138,8 @@ def test_a_sync_from_the_command_line_against_the_sandbox(
     # Written for real: a second run finds everything unchanged in Port.
     second = cli(*command[1:], env=env)
     assert second.returncode == 0, second.stderr
-    again = json.loads(re.search(r"^output summary=(.*)$", second.stderr, re.M)[1])
+    output = re.search(r"^output summary=(.*)$", second.stderr, re.M)
+    assert output, second.stderr
+    again = json.loads(output[1])
     assert all(row["created"] == row["updated"] == 0 for row in again.values()), again
     assert again["incidents"]["unchanged"] == 3

@@ -64,7 +64,11 @@ def test_incident_statuses_reach_port_without_a_sync_and_a_sync_agrees(sandbox):
     for status in ("acknowledged", "resolved"):
         with sb.pagerduty.lock:
             sb.pagerduty.set_status(incident, status, actor)
-        assert wait_until(sb, lambda s=status: status_in_port(sb, incident_id) == s), status
+
+        def reached(expected: str = status) -> bool:
+            return status_in_port(sb, incident_id) == expected
+
+        assert wait_until(sb, reached), status
         props = entity(sb, incident_id)["properties"]
         assert props["last_event_type"] == f"incident.{status}"
         assert props["last_event_at"]

@@ -409,7 +409,7 @@ def test_dockerignore_keeps_the_context_to_what_the_dockerfile_copies() -> None:
         if line.strip() and not line.startswith("#")
     ]
     assert ignore[0] == "*", "the .dockerignore is an allow-list: it starts by excluding all"
-    copied = set()
+    copied: set[str] = set()
     for line in cs.DOCKERFILE.read_text().splitlines():
         if line.startswith("COPY "):
             copied.update(part.rstrip("/") for part in line.split()[1:-1])

@@ -32,7 +32,7 @@ PD_HEADERS = {
 PORT_HEADERS = {"Authorization": "Bearer eyJhbGciOi.x.y", "Content-Type": "application/json"}
 EVENTS_HEADERS = {"Content-Type": "application/json"}
 
-INCIDENT = {
+INCIDENT: dict[str, Any] = {
     "incident": {
         "type": "incident",
         "title": "t",
@@ -42,7 +42,7 @@ INCIDENT = {
         "incident_key": "k",
     }
 }
-TRIGGER = {
+TRIGGER: dict[str, Any] = {
     "routing_key": "R" * 32,
     "event_action": "trigger",
     "dedup_key": "port-r_1",
@@ -57,7 +57,7 @@ TRIGGER = {
     "links": [{"href": "https://app.port.io/r_1", "text": "Port run"}],
     "client": "Port",
 }
-ENTITY = {
+ENTITY: dict[str, Any] = {
     "identifier": "Q1W2E3R",
     "title": "[#12] Disk full",
     "icon": "pagerduty",
@@ -77,8 +77,8 @@ def request(
     )
 
 
-def without(headers: dict[str, str], name: str) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k != name}
+def without(fields: dict[str, Any], name: str) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if k != name}
 
 
 def joined(problems: list[str]) -> str:
@@ -303,7 +303,8 @@ def test_port_upsert_identifier_with_space_fails(checker: ContractChecker) -> No
 
 def test_port_upsert_request_is_checked(checker: ContractChecker) -> None:
     path = "/v1/blueprints/pagerdutyIncident/entities"
-    cases = {
+    # expected problem: (target, body, headers)
+    cases: dict[str, tuple[str, Any, dict[str, str] | None]] = {
         "query upsert: required, missing": (path + "?merge=true", ENTITY, PORT_HEADERS),
         "query upsert: 'yes' is not of type 'boolean'": (path + "?upsert=yes", ENTITY, None),
         "query dry_run: not a parameter": (UPSERT + "&dry_run=1", ENTITY, None),
@@ -500,6 +501,7 @@ def test_fast_precheck_agrees_with_jsonschema(checker: ContractChecker) -> None:
         op = checker._api(server).operation(template, method)
         assert op is not None, (server, template)
         assert op.body_fast is not None, (server, template)
+        assert op.body_validate is not None, (server, template)
         for mutant in _mutants(document):
             fast = op.body_fast(mutant)
             slow = not list(op.body_validate(mutant))

@@ -69,7 +69,7 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def triggers(workflow: dict[str, Any]) -> dict[str, Any]:
+def triggers(workflow: dict[Any, Any]) -> dict[str, Any]:
     """The `on:` mapping (PyYAML reads the bare key `on` as the boolean True)."""
     on = workflow.get("on", workflow.get(True))
     if isinstance(on, str):
@@ -543,6 +543,7 @@ def port_spec() -> dict[str, Any] | None:
         return None
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+    # misc, valid-type: the base is chosen at run time (libyaml's loader when built with it).
     class Loader(base):  # type: ignore[misc, valid-type]
         pass
 
@@ -553,10 +554,10 @@ def port_spec() -> dict[str, Any] | None:
 
 def port_request_validator(spec: dict[str, Any], path: str) -> Any:
     from jsonschema import Draft202012Validator
-    from referencing import Registry, Resource
+    from referencing import Registry
     from referencing.jsonschema import DRAFT202012
 
-    registry = Registry().with_resource("urn:port", Resource(spec, DRAFT202012))
+    registry = Registry().with_resource("urn:port", DRAFT202012.create_resource(spec))
     escaped = path.replace("~", "~0").replace("/", "~1")
     pointer = f"urn:port#/paths/{escaped}/post/requestBody/content/application~1json/schema"
     return Draft202012Validator({"$ref": pointer}, registry=registry)
@@ -632,7 +633,9 @@ def test_every_action_has_a_reusable_workflow() -> None:
         workflow = load_yaml(reusable[name])
         used = {our_action(str(step.get("uses", ""))) for _, _, step in steps(workflow)}
         assert name in used, f"{name}.yml does not use the {name} action"
-        declared_secrets = call_spec(workflow).get("secrets") or {}
+        spec = call_spec(workflow)
+        assert spec is not None, f"{name}.yml is not a reusable workflow"
+        declared_secrets = spec.get("secrets") or {}
         assert declared_secrets, f"{name}.yml declares no secrets"
 
 
@@ -649,7 +652,9 @@ def test_root_action_is_generated_and_current() -> None:
 def test_root_action_declares_the_union_without_conflicting_defaults() -> None:
     problems = check_root_action()
     assert not problems, "\n".join(problems)
-    root_inputs = load_action(REPO, "")["inputs"]
+    root = load_action(REPO, "")
+    assert root is not None, "no root action.yml"
+    root_inputs = root["inputs"]
     assert "default" not in root_inputs["urgency"], "escalate must never change urgency unasked"
 
 

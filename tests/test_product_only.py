@@ -64,6 +64,8 @@ def _sandbox_references(path: Path, root: Path = REPO) -> list[str]:
     """Imports of the sandbox package in ``path``, lazy ones and `import_module("...")` too."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if not isinstance(node, ast.stmt | ast.expr):  # imports and strings are; they have lines
+            continue
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]

@@ -34,7 +34,9 @@ def git(cwd: Path, *args: str) -> str:
 def test_releasing_documents_the_placeholder_the_release_rewrites() -> None:
     text = RELEASING.read_text()
     script = (REPO / "scripts" / "pin_release.py").read_text()
-    placeholder = re.search(r'^PLACEHOLDER = "([^"]+)"', script, re.M)[1]
+    found = re.search(r'^PLACEHOLDER = "([^"]+)"', script, re.M)
+    assert found, "scripts/pin_release.py defines no PLACEHOLDER"
+    placeholder = found[1]
     assert f"**`{placeholder}`**" in text
     for step in ("vX.Y.Z", "`v1`", "sha256", "scripts/pin_release.py", "ghcr.io"):
         assert step in text, step

@@ -19,11 +19,15 @@ from pagerduty_port.clients.port import PortClient
 from pagerduty_port.errors import PortError
 from pagerduty_port.github.masking import SECRETS
 from pagerduty_port.github.report import Reporter, WorkflowCommandHandler
-from scripted import HANG, FakeTime, Scripted
+from scripted import HANG, Answer, FakeTime, Scripted
 
-LOGIN = (200, {}, json.dumps({"ok": True, "accessToken": "tok-abcdef", "expiresIn": 3600}).encode())
-RUN = (200, {}, json.dumps({"ok": True, "run": {"status": "IN_PROGRESS"}}).encode())
-OK = (200, {}, b'{"ok": true}')
+LOGIN: Answer = (
+    200,
+    {},
+    json.dumps({"ok": True, "accessToken": "tok-abcdef", "expiresIn": 3600}).encode(),
+)
+RUN: Answer = (200, {}, json.dumps({"ok": True, "run": {"status": "IN_PROGRESS"}}).encode())
+OK: Answer = (200, {}, b'{"ok": true}')
 
 
 @pytest.fixture

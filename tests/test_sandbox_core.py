@@ -201,6 +201,7 @@ def test_clear_faults_and_reject_unknown_servers(sb: Sandbox) -> None:
 # ---------------------------------------------------------------------- HTTP behaviour
 def test_connections_are_kept_alive(sb: Sandbox) -> None:
     address = urlsplit(sb.pagerduty_url)
+    assert address.hostname is not None
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=5)
     try:
         for _ in range(5):
@@ -208,7 +209,9 @@ def test_connections_are_kept_alive(sb: Sandbox) -> None:
             response = connection.getresponse()
             body = response.read()
             assert response.status == 200
-            assert int(response.getheader("Content-Length")) == len(body)
+            length = response.getheader("Content-Length")
+            assert length is not None
+            assert int(length) == len(body)
             assert response.version == 11
         connection.request(
             "POST",
@@ -240,10 +243,8 @@ def test_bulk_traffic_at_sync_volume(sb: Sandbox) -> None:
     pd = requests.Session()
     pd.headers.update(pd_headers(sb))
     for offset in range(0, 30_000, 100):
-        response = pd.get(
-            sb.pagerduty_url + "/incidents",
-            params={"date_range": "all", "limit": 100, "offset": offset % 9_900},
-        )
+        params: dict[str, str | int] = {"date_range": "all", "limit": 100, "offset": offset % 9_900}
+        response = pd.get(sb.pagerduty_url + "/incidents", params=params)
         assert response.status_code == 200
     port = requests.Session()
     port.headers["Authorization"] = f"Bearer {port_token(sb, port)}"

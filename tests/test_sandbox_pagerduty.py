@@ -542,7 +542,7 @@ def test_offset_plus_limit_over_10000_is_a_400_with_code_2002(pd: PD) -> None:
 def test_ordering_is_stable_by_created_at_then_id(sb: Sandbox, pd: PD) -> None:
     start = sb.pagerduty.now() - timedelta(hours=1)
     same_second = sb.pagerduty.seed_incidents(30, start=start, spacing=timedelta(0))
-    pages = []
+    pages: list[str] = []
     for offset in range(0, 30, 7):
         page = pd.get("/incidents", params={"limit": 7, "offset": offset}).json()["incidents"]
         pages.extend(i["id"] for i in page)

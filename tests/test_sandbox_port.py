@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -259,7 +260,7 @@ def test_identifier_pattern(port: PortClient, identifier: str) -> None:
 def test_identifiers_may_use_letters_and_the_allowed_symbols(port: PortClient) -> None:
     identifier = "Incidént@a_b.c+d:e/f\\g=h-1"
     assert port.upsert(INCIDENT, incident(identifier), upsert="true").status_code == 201
-    path = requests.utils.quote(identifier, safe="")
+    path = quote(identifier, safe="")
     assert port.request("GET", f"/v1/blueprints/{INCIDENT}/entities/{path}").status_code == 200
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -308,7 +309,7 @@ def test_digest_treats_port_storage_forms_as_equal():
         "properties": {"at": "2024-05-01T10:00:00Z", "n": 3.0, "gone": None},
         "relations": {"svc": "S1", "many": None},
     }
-    held = {
+    held: dict[str, Any] = {
         "identifier": "a",
         "title": "T",
         "team": ["ops"],

@@ -21,9 +21,11 @@ def test_deletion_needs_a_clean_run_and_stays_within_the_threshold():
     assert decide("bp", existing, produced, threshold=0.5).stale == ["e7", "e8", "e9"]
     refused = decide("bp", existing, produced, threshold=0.5, blockers=["a read failed"])
     assert refused.stale == []
+    assert refused.refused is not None
     assert "a read failed" in refused.refused
     over = decide("bp", existing, produced[:4], threshold=0.5)
     assert over.stale == []
+    assert over.refused is not None
     assert "more than deletion_threshold 0.5" in over.refused
     assert decide("bp", existing, [], threshold=1.0).stale == existing
     assert decide("bp", existing, produced, threshold=0.0).stale == []

@@ -20,8 +20,9 @@ from .errors import ActionError, ApiError, EventsError, InputError, PagerDutyErr
 from .github.inputs import Inputs
 from .github.masking import SECRETS
 from .github.report import REPORT_POLICY, Reporter, setup_logging
-from .github.settings import OPERATION_ENV, CommonSettings, read_common, read_timeout_minutes
+from .github.settings import OPERATION_ENV, read_common, read_timeout_minutes
 from .operations.change_oncall import OPERATION as CHANGE_ONCALL
+from .operations.common import CommonSettings
 from .operations.connect_webhooks import OPERATION as CONNECT_WEBHOOKS
 from .operations.create_incident import OPERATION as CREATE_INCIDENT
 from .operations.create_service import OPERATION as CREATE_SERVICE
@@ -220,8 +221,9 @@ class _Run:
             # An input error in an operation: PagerDuty got nothing, but the Port user should
             # still see why their run failed.
             reporter = make_reporter(common, self.session, self.environ, self.policies)
+            assert reporter.port is not None  # common.port is set, so it has a Port client
             try:
-                reporter.port.login(self.policies.reporting)  # type: ignore[union-attr]
+                reporter.port.login(self.policies.reporting)
             except ActionError as exc:
                 log.warning(f"Could not report the failure to Port: {exc}")
                 reporter = None

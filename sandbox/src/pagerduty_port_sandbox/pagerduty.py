@@ -347,9 +347,10 @@ class PagerDutyApi(Api):
         if value.get("type") not in (None, expected, kind):
             raise invalid(f"{field}.type must be {expected!r}")
         store = self.state.store(kind)
-        if value["id"] not in store:
-            raise invalid(f"{field} {value['id']!r} not found")
-        return value["id"]
+        reference: str = value["id"]
+        if reference not in store:
+            raise invalid(f"{field} {reference!r} not found")
+        return reference
 
     def _assignees(self, value: Any) -> list[str]:
         if not isinstance(value, list):

@@ -70,6 +70,8 @@ class LifecycleRoutes:
         until = parse_iso(request.arg("until") or "")
         if since is None or until is None:
             raise invalid("since and until are required ISO 8601 date-times")
+        # operator: parse_iso may return None, but not for a stored override (_one_override
+        # stores only those with a valid start and end).
         found = [
             o
             for o in self.state.overrides.get(schedule["id"], [])

@@ -170,7 +170,7 @@ class WebhookHub:
     @staticmethod
     def view(subscription: dict[str, Any]) -> dict[str, Any]:
         """A subscription as GET shows it: no secret, custom header values redacted."""
-        shown = json.loads(json.dumps(subscription))
+        shown: dict[str, Any] = json.loads(json.dumps(subscription))
         shown["delivery_method"]["secret"] = None
         for header in shown["delivery_method"]["custom_headers"]:
             header["value"] = "redacted"

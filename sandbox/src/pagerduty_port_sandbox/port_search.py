@@ -98,12 +98,13 @@ def _compare(operator: str, actual: Any, expected: Any) -> bool:
         numbers = isinstance(left, int | float) and isinstance(right, int | float)
         if left is None or (type(left) is not type(right) and not numbers):
             return False
-        return {
+        outcomes: dict[str, bool] = {
             ">": left > right,
             ">=": left >= right,
             "<": left < right,
             "<=": left <= right,
-        }[operator]
+        }
+        return outcomes[operator]
     if operator in ("between", "notBetween"):
         if not isinstance(expected, dict):
             raise invalid(f'the value of a "{operator}" rule must be an object')

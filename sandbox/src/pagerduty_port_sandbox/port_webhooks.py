@@ -70,7 +70,8 @@ class PortWebhookStore:
 
     def view(self, webhook: dict[str, Any]) -> dict[str, Any]:
         """A webhook as the API answers: with its key and ingest URL; the secret is shown."""
-        return json.loads(json.dumps(webhook))
+        shown: dict[str, Any] = json.loads(json.dumps(webhook))
+        return shown
 
     # ------------------------------------------------------------------ validation
     def check(self, data: Any, *, partial: bool) -> dict[str, Any]:

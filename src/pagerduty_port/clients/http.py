@@ -63,7 +63,7 @@ class RetryPolicy:
 
     def backoff_wait(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(max_wait, backoff * 2**(attempt-1)))."""
-        ceiling = min(self.max_wait, self.backoff * 2 ** (attempt - 1))
+        ceiling: float = min(self.max_wait, self.backoff * 2 ** (attempt - 1))
         return ceiling * self.random()
 
 

@@ -116,12 +116,14 @@ class PagerDutyClient:
         data = self.request(
             "POST", "/incidents", body={"incident": incident}, from_email=from_email
         )
-        return data["incident"]
+        created: dict[str, Any] = data["incident"]
+        return created
 
     def get_incident(self, incident_id: str, include: Iterable[str] = ()) -> dict[str, Any]:
         params = [("include[]", item) for item in include]
         data = self.request("GET", f"/incidents/{quote(incident_id, safe='')}", params=params)
-        return data["incident"]
+        found: dict[str, Any] = data["incident"]
+        return found
 
     def update_incident(
         self, incident_id: str, changes: dict[str, Any], from_email: str
@@ -133,7 +135,8 @@ class PagerDutyClient:
             body={"incident": incident},
             from_email=from_email,
         )
-        return data["incident"]
+        updated: dict[str, Any] = data["incident"]
+        return updated
 
     def find_incidents_by_key(
         self, incident_key: str, *, service_id: str | None = None, include: Iterable[str] = ()

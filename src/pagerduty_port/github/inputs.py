@@ -10,13 +10,14 @@ from urllib.parse import urlsplit
 
 from ..errors import InputError
 from ..formats import EMAIL_RE, PAGERDUTY_ID_RE
+from ..operations.protocols import JsonT
 from .masking import SECRETS
 
 TRUE_SPELLINGS = ("true", "True", "TRUE")
 FALSE_SPELLINGS = ("false", "False", "FALSE")
 
 
-def parse_json(name: str, value: str, *, expect: type, example: str) -> Any:
+def parse_json(name: str, value: str, *, expect: type[JsonT], example: str) -> JsonT:
     """Parse input `name` as a JSON object (`dict`) or array (`list`), naming it on failure."""
     kind = "object" if expect is dict else "array"
     try:
@@ -178,7 +179,7 @@ class Inputs:
             )
         return number
 
-    def json_value(self, name: str, *, expect: type, example: str) -> Any:
+    def json_value(self, name: str, *, expect: type[JsonT], example: str) -> JsonT | None:
         """A JSON input that must be an object (`dict`) or an array (`list`), or None."""
         value = self.text(name)
         return None if value is None else parse_json(name, value, expect=expect, example=example)

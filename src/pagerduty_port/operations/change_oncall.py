@@ -94,9 +94,10 @@ class ChangeOncall:
 
         def find() -> dict[str, Any] | None:
             params = [("since", iso(settings.start)), ("until", iso(settings.end))]
-            for override in (client.request("GET", path, params=params) or {}).get(
-                "overrides"
-            ) or []:
+            overrides: list[dict[str, Any]] = (
+                client.request("GET", path, params=params) or {}
+            ).get("overrides") or []
+            for override in overrides:
                 if (
                     (override.get("user") or {}).get("id") == user["id"]
                     and parse_instant("start", str(override.get("start")), settings.start)

@@ -126,7 +126,9 @@ class CreateIncident:
             ]
         return body
 
-    def _existing(self, client: PagerDutyClient, settings: CreateIncidentSettings) -> dict | None:
+    def _existing(
+        self, client: PagerDutyClient, settings: CreateIncidentSettings
+    ) -> dict[str, Any] | None:
         if not settings.incident_key:
             return None
         found = client.find_incidents_by_key(settings.incident_key, service_id=settings.service)

@@ -135,9 +135,10 @@ class CreateService:
 
         def create(once: PagerDutyClient) -> dict[str, Any]:
             try:
-                return once.request("POST", "/services", body=self.body(settings, policy_id))[
-                    "service"
-                ]
+                created: dict[str, Any] = once.request(
+                    "POST", "/services", body=self.body(settings, policy_id)
+                )["service"]
+                return created
             except PagerDutyError as exc:
                 # Created meanwhile (by a concurrent run): adopt it rather than fail.
                 if exc.status == 400 and (found := find()) is not None:

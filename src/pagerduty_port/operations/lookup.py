@@ -21,7 +21,9 @@ def user_by_email(client: PagerDutyClient, email: str) -> dict[str, Any] | None:
     return None
 
 
-def get_object(client: PagerDutyClient, collection: str, kind: str, obj_id: str) -> Any:
+def get_object(
+    client: PagerDutyClient, collection: str, kind: str, obj_id: str
+) -> dict[str, Any] | None:
     """GET /<collection>/<id>, or None on 404."""
     try:
         data = client.request("GET", f"/{collection}/{quote(obj_id, safe='')}")
@@ -29,7 +31,8 @@ def get_object(client: PagerDutyClient, collection: str, kind: str, obj_id: str)
         if exc.status == 404:
             return None
         raise
-    return data[kind]
+    found: dict[str, Any] | None = data[kind]
+    return found
 
 
 def resolve_user(client: PagerDutyClient, value: str, input_name: str) -> dict[str, Any]:

@@ -8,7 +8,10 @@ it reads typed, validated values through `InputSource` and reports through `Prog
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+# What a JSON input may be: an object or an array, its members parsed JSON.
+JsonT = TypeVar("JsonT", dict[str, Any], list[Any])
 
 
 class InputSource(Protocol):
@@ -52,7 +55,7 @@ class InputSource(Protocol):
 
     def number(self, name: str, *, default: float, minimum: float, maximum: float) -> float: ...
 
-    def json_value(self, name: str, *, expect: type, example: str) -> Any: ...
+    def json_value(self, name: str, *, expect: type[JsonT], example: str) -> JsonT | None: ...
 
     def email(
         self, name: str, *, required: bool = False, aliases: Iterable[str] = ()

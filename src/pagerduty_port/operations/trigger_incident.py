@@ -33,7 +33,9 @@ class TriggerSettings:
     events_url: str
 
 
-def _objects(inputs: InputSource, name: str, required_key: str, example: str) -> list[dict] | None:
+def _objects(
+    inputs: InputSource, name: str, required_key: str, example: str
+) -> list[dict[str, Any]] | None:
     items = inputs.json_value(name, expect=list, example=example)
     if items is None:
         return None

@@ -267,12 +267,15 @@ class UpdateIncident:
         client = runtime.pagerduty()
 
         def find() -> dict[str, Any] | None:
-            notes = (client.request("GET", path) or {}).get("notes") or []
+            notes: list[dict[str, Any]] = (client.request("GET", path) or {}).get("notes") or []
             return next((n for n in notes if n.get("content") == content), None)
 
         def create(once: PagerDutyClient) -> dict[str, Any]:
             body = {"note": {"content": content}}
-            return once.request("POST", path, body=body, from_email=settings.from_email)["note"]
+            note: dict[str, Any] = once.request(
+                "POST", path, body=body, from_email=settings.from_email
+            )["note"]
+            return note
 
         _, adopted = create_once(runtime, f"PagerDuty POST {path}", find, create)
         runtime.reporter.progress(

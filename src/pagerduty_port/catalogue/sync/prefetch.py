@@ -12,7 +12,13 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
-_DONE = object()
+
+
+class _Done:
+    """Queued after the source's last item."""
+
+
+_DONE = _Done()
 
 
 class _Failure:
@@ -22,10 +28,10 @@ class _Failure:
 
 def prefetch(source: Iterator[T], depth: int = 2) -> Iterator[T]:
     """Yield what `source` yields, produced one step ahead on a worker thread."""
-    slots: queue.Queue[object] = queue.Queue(maxsize=depth)
+    slots: queue.Queue[T | _Failure | _Done] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
-    def offer(item: object) -> bool:
+    def offer(item: T | _Failure | _Done) -> bool:
         """Queue `item` unless the consumer has gone away; False when it has."""
         while not stop.is_set():
             try:
@@ -49,11 +55,11 @@ def prefetch(source: Iterator[T], depth: int = 2) -> Iterator[T]:
     try:
         while True:
             item = slots.get()
-            if item is _DONE:
+            if isinstance(item, _Done):
                 return
             if isinstance(item, _Failure):
                 raise item.error
-            yield item  # type: ignore[misc]
+            yield item
     finally:
         stop.set()
         worker.join(timeout=5)
