@@ -17,17 +17,10 @@ from typing import Any
 
 import yaml
 
+from pagerduty_port.operations.registry import OPERATION_NAMES
+
 ROOT = Path(__file__).resolve().parent.parent
-OPERATIONS = (
-    "create-incident",
-    "trigger-incident",
-    "escalate",
-    "update-incident",
-    "change-oncall",
-    "create-service",
-    "sync",
-    "connect-webhooks",
-)
+OPERATIONS = OPERATION_NAMES  # every operation, in the order users meet them
 TARGET = ROOT / "src" / "pagerduty_port" / "actions.json"
 
 

@@ -16,7 +16,7 @@ import yaml
 from pagerduty_port.errors import InputError
 from pagerduty_port.github.inputs import Inputs, env_name
 from pagerduty_port.github.settings import read_common, read_timeout_minutes
-from pagerduty_port.main import OPERATIONS
+from pagerduty_port.operations.registry import OPERATION_NAMES, load_operation
 
 REPO = Path(__file__).resolve().parent.parent
 ROUTING_KEY = "R" * 32
@@ -112,9 +112,9 @@ def parse(operation: str, given: dict[str, str]) -> Any:
     environ = {env_name(k): v for k, v in given.items()}
     inputs = Inputs(environ)
     common = read_common(inputs, environ, cwd=".")
-    action = OPERATIONS[operation]
+    action = load_operation(operation)
     if hasattr(action, "clock"):  # an injectable clock (a dataclass field)
-        # type-var: OPERATIONS is typed by the Operation protocol, not as dataclasses.
+        # type-var: load_operation is typed by the Operation protocol, not as dataclasses.
         action = dataclasses.replace(action, clock=lambda: NOW)  # type: ignore[type-var]
     settings = action.parse(inputs, common)
     return normal((common, settings, read_timeout_minutes(inputs, operation)))
@@ -125,7 +125,7 @@ def test_every_sub_action_is_covered() -> None:
     left out of the generated root action.yml and the command line's actions.json."""
     sub_actions = {path.parent.name for path in REPO.glob("*/action.yml")}
     assert sub_actions == set(BASE)
-    assert sub_actions == set(OPERATIONS)
+    assert sub_actions == set(OPERATION_NAMES)
     root = yaml.safe_load((REPO / "action.yml").read_text())
     listed = root["inputs"]["operation"]["description"].split(":", 1)[1]
     assert {name.strip(" .") for name in listed.split(",")} == sub_actions
@@ -185,3 +185,8 @@ def test_a_deprecated_alias_wins_over_the_default_the_runner_fills_in() -> None:
     inputs = Inputs(environ)
     assert inputs.text("severity", aliases=("old_severity",), default="critical") == "warning"
     assert inputs.deprecations
+
+
+@pytest.mark.parametrize("operation", OPERATION_NAMES)
+def test_every_operation_loads_under_its_own_name(operation: str) -> None:
+    assert load_operation(operation).name == operation

@@ -21,32 +21,12 @@ from .github.inputs import Inputs
 from .github.masking import SECRETS
 from .github.report import REPORT_POLICY, Reporter, setup_logging
 from .github.settings import OPERATION_ENV, read_common, read_timeout_minutes
-from .operations.change_oncall import OPERATION as CHANGE_ONCALL
 from .operations.common import CommonSettings
-from .operations.connect_webhooks import OPERATION as CONNECT_WEBHOOKS
-from .operations.create_incident import OPERATION as CREATE_INCIDENT
-from .operations.create_service import OPERATION as CREATE_SERVICE
-from .operations.escalate import OPERATION as ESCALATE
+from .operations.registry import OPERATION_NAMES, load_operation
 from .operations.runtime import Operation, Runtime
-from .operations.sync import OPERATION as SYNC
-from .operations.trigger_incident import OPERATION as TRIGGER_INCIDENT
-from .operations.update_incident import OPERATION as UPDATE_INCIDENT
 
 log = logging.getLogger("pagerduty_port")
 
-OPERATIONS: dict[str, Operation] = {
-    op.name: op
-    for op in (
-        CREATE_INCIDENT,
-        TRIGGER_INCIDENT,
-        ESCALATE,
-        SYNC,
-        UPDATE_INCIDENT,
-        CREATE_SERVICE,
-        CHANGE_ONCALL,
-        CONNECT_WEBHOOKS,
-    )
-}
 # After the deadline: how long the Port run may take to hear about it before the process ends.
 DEADLINE_REPORT_SECONDS = 15.0
 
@@ -97,9 +77,9 @@ def _knob(environ: Mapping[str, str], name: str) -> float | None:
 
 def select_operation(environ: Mapping[str, str], inputs: Inputs) -> Operation:
     name = environ.get(OPERATION_ENV) or inputs.text("operation")
-    if name in OPERATIONS:
-        return OPERATIONS[name]
-    expected = f"expected one of: {', '.join(OPERATIONS)}."
+    if name in OPERATION_NAMES:
+        return load_operation(name)
+    expected = f"expected one of: {', '.join(OPERATION_NAMES)}."
     if not name:
         raise InputError("operation", f"is required; {expected}")
     raise InputError("operation", f"got {name!r}; {expected}")
