@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 from bench_sync import run_and_watch
@@ -51,19 +50,8 @@ resources:
 
 def seed(sb: Sandbox, n_services: int, n: int) -> None:
     """Services plus incidents dealt round-robin over them, one minute apart."""
-    pd = sb.pagerduty
-    services = [sb.service_id, *pd.seed_services(n_services - 1)]
-    start = pd.now() - timedelta(minutes=n + 5)
-    for offset, service in enumerate(services):
-        count = len(range(offset, n, n_services))
-        if count:
-            pd.seed_incidents(
-                count,
-                service,
-                start=start + timedelta(minutes=offset),
-                spacing=timedelta(minutes=n_services),
-                status=["resolved", "triggered"],
-            )
+    services = [sb.service_id, *sb.pagerduty.seed_services(n_services - 1)]
+    sb.pagerduty.seed_incidents_over_services(services, n, status=["resolved", "triggered"])
 
 
 def run_once(n: int, n_services: int, latency: float) -> dict:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 
 from actionrun import ActionResult, run_action
 from pagerduty_port_sandbox import Sandbox
@@ -48,20 +47,10 @@ resources:
 
 def seed_spread(sb: Sandbox, n_services: int, n_incidents: int) -> list[str]:
     """`n_services` services (the seeded one included) and `n_incidents` incidents dealt over
-    them round-robin, one minute apart, so every page of incidents names many services."""
-    pd = sb.pagerduty
-    services = [sb.service_id, *pd.seed_services(n_services - 1)]
-    start = pd.now() - timedelta(minutes=n_incidents + 5)
-    for offset, service in enumerate(services):
-        count = len(range(offset, n_incidents, n_services))
-        if count:
-            pd.seed_incidents(
-                count,
-                service,
-                start=start + timedelta(minutes=offset),
-                spacing=timedelta(minutes=n_services),
-            )
-    assert len(pd.incidents) == n_incidents
+    them round-robin."""
+    services = [sb.service_id, *sb.pagerduty.seed_services(n_services - 1)]
+    sb.pagerduty.seed_incidents_over_services(services, n_incidents)
+    assert len(sb.pagerduty.incidents) == n_incidents
     return services
 
 

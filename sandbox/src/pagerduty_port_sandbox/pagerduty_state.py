@@ -157,6 +157,28 @@ class PagerDutyState(PagerDutyDirectory):
             self.routing_keys = {k: v for k, v in self.routing_keys.items() if v != service_id}
             self.emit_service(service, "service.deleted")
 
+    def seed_incidents_over_services(
+        self,
+        service_ids: Sequence[str],
+        n: int,
+        *,
+        status: str | Sequence[str] = "resolved",
+    ) -> None:
+        """`n` incidents dealt round-robin over `service_ids`, one minute apart and oldest
+        first, so every page of incidents names many services (a sync's relations then point
+        at many service entities at once)."""
+        start = self.now() - timedelta(minutes=n + 5)
+        for offset, service in enumerate(service_ids):
+            count = len(range(offset, n, len(service_ids)))
+            if count:
+                self.seed_incidents(
+                    count,
+                    service,
+                    start=start + timedelta(minutes=offset),
+                    spacing=timedelta(minutes=len(service_ids)),
+                    status=status,
+                )
+
     def seed_incidents(
         self,
         n: int,
