@@ -62,6 +62,8 @@ def render(name: str, action: dict[str, Any]) -> str:
         lines += ["| input | description | default |", "|---|---|---|"]
         for key, spec in current.items():
             default = code(spec["default"]) if "default" in spec else ""
+            if spec.get("required"):
+                default = "**required**"
             lines.append(f"| `{key}` | {cell(spec.get('description', ''))} | {default} |")
         lines.append("")
     if deprecated:
