@@ -207,3 +207,21 @@ def test_secrets_never_show(sandbox):
     for result in results:
         for secret in (sb.pagerduty_token, sb.port_client_secret, sb.port_client_id):
             assert secret not in result.visible
+
+
+def test_a_sync_after_create_service_finds_the_service_entity_unchanged(sandbox):
+    """The action maps the service the way the sync does (same includes, same on-call and
+    analytics enrichments), so the next sync has nothing to rewrite for it."""
+    sb = sandbox
+    first = run_action("sync", {**sb.action_inputs(), "kinds": "services"})  # the seeded one
+    assert first.returncode == 0, first.stdout
+    created = run_action("create-service", inputs_for(sb))
+    assert created.returncode == 0, created.stdout
+    service_id = created.outputs["service_id"]
+    written = json.loads(json.dumps(sb.port.entities[("pagerdutyService", service_id)]))
+    assert written["properties"]["escalationLevels"] == 2  # from the included escalation policy
+    synced = run_action("sync", {**sb.action_inputs(), "kinds": "services"})
+    assert synced.returncode == 0, synced.stdout
+    summary = json.loads(synced.outputs["summary"])
+    assert summary["services"]["created"] + summary["services"]["updated"] == 0, summary
+    assert sb.port.entities[("pagerdutyService", service_id)] == written

@@ -160,15 +160,7 @@ class ChangeOncall:
         user: dict[str, Any],
         settings: ChangeOncallSettings,
     ) -> list[str]:
-        """The schedule (members' emails attached as the sync does) and the window's on-call."""
-        emails = {
-            u.get("id"): u.get("email")
-            for page in client.iter_pages("/users", "users")
-            for u in page
-        }
-        for member in schedule.get("users") or []:
-            if emails.get(member.get("id")):
-                member["__email"] = emails[member.get("id")]
+        """The schedule (enriched as the sync enriches it) and the window's on-call."""
         entities = runtime.map_object("schedules", schedule)
         if "oncalls" in runtime.common.mapping.kinds:
             params = [

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import requests
 
+from ..catalogue.sync.reader import PagerDutyReader
 from ..clients.http import RetryPolicy
 from ..clients.pagerduty import PagerDutyClient
 from ..clients.port import PortClient
@@ -17,6 +18,9 @@ from ..clients.ratelimit import limiter_for
 from ..errors import ActionError, InputError
 from .common import CommonSettings
 from .protocols import InputSource, Progress
+
+# Kinds the sync enriches beyond the listed item (catalogue/sync/enrich.py).
+ENRICHED_KINDS = ("services", "escalation_policies", "schedules")
 
 
 @dataclass
@@ -28,6 +32,7 @@ class Runtime:
     policy: RetryPolicy = field(default_factory=RetryPolicy)  # for every client built here
     sleep: Callable[[float], None] = time.sleep
     _pagerduty: PagerDutyClient | None = field(default=None, repr=False)
+    _enricher: PagerDutyReader | None = field(default=None, repr=False)
 
     def pagerduty(self) -> PagerDutyClient:
         """The REST client; operations that reach here have checked the token is present."""
@@ -71,7 +76,10 @@ class Runtime:
         mapping = self.common.mapping
         entities: list[tuple[str, dict[str, Any]]] = []
         for resource in mapping.resources_for(kind):
-            result = resource.map_page([obj])
+            item = dict(obj)
+            if kind in ENRICHED_KINDS:
+                self._reader().enrich(resource, [item])
+            result = resource.map_page([item])
             if result.errors:
                 raise ActionError(
                     f"Input 'mapping' ({mapping.source}): {resource.where} cannot map "
@@ -83,6 +91,17 @@ class Runtime:
                 f"The mapping's selector leaves {kind} {obj.get('id')} out of the catalogue."
             )
         return entities
+
+    def _reader(self) -> PagerDutyReader:
+        """The sync's reader, for its enrichments (on-call users, e-mails, analytics)."""
+        if self._enricher is None:
+            self._enricher = PagerDutyReader(
+                self.pagerduty(),
+                incidents_since=None,
+                incidents_until=None,
+                warn=self.reporter.warning,
+            )
+        return self._enricher
 
     def write_mapped(self, entities: list[tuple[str, dict[str, Any]]]) -> None:
         """Upsert mapped entities (when Port is configured) under the run id, with the

@@ -59,13 +59,20 @@ class PagerDutyReader(IncidentSlices, Enrichments):
         if kind == "oncalls":
             params = oncall_params(resource.api_query_params, self.now())
         for page in self._list(kind, params):
-            if kind == "services":
-                self._enrich_services(page, resource)
-            elif kind == "escalation_policies":
-                self._enrich_policies(page, resource)
-            elif kind == "schedules" and resource.uses("__email"):
-                self._enrich_schedules(page)
+            self.enrich(resource, page)
             yield page
+
+    def enrich(self, resource: Resource, page: list[dict[str, Any]]) -> None:
+        """Add to `page` (items of `resource.kind`, in place) what its mapping reads beyond the
+        item itself. The sync does it for each listed page; an action does it for the one
+        object it holds, so both map the same data into the same entity."""
+        kind = resource.kind
+        if kind == "services":
+            self._enrich_services(page, resource)
+        elif kind == "escalation_policies":
+            self._enrich_policies(page, resource)
+        elif kind == "schedules" and resource.uses("__email"):
+            self._enrich_schedules(page)
 
 
 def _chunks(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
