@@ -221,7 +221,9 @@ def test_service_events_update_and_delete_the_service_entity(sandbox):
         service_id = sb.pagerduty.add_service("Search", sb.escalation_policy_id)
     assert wait_until(sb, lambda: entity(sb, service_id, "pagerdutyService") is not None)
     sb.pagerduty.update_service(service_id, name="Search v2")
-    assert wait_until(sb, lambda: entity(sb, service_id, "pagerdutyService")["title"] == "Search v2")
+    assert wait_until(
+        sb, lambda: entity(sb, service_id, "pagerdutyService")["title"] == "Search v2"
+    )
     sb.pagerduty.delete_service(service_id)
     assert wait_until(sb, lambda: entity(sb, service_id, "pagerdutyService") is None)
 
