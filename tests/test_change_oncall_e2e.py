@@ -77,6 +77,23 @@ def test_a_retried_run_adopts_the_override(sandbox):
     assert again.outputs["override_id"] == first.outputs["override_id"]
 
 
+def test_a_retried_run_from_now_adopts_the_override_in_effect(sandbox):
+    """`start: now` is another instant on a retry: the same user's override of the same
+    length that is in effect now is the earlier attempt's, not a reason for a second one."""
+    sb = sandbox
+    earlier = sb.pagerduty.now().replace(microsecond=0) - timedelta(minutes=10)
+    made = sb.pagerduty.add_override(
+        sb.schedule_id, sb.escalation_user_id, earlier, earlier + timedelta(hours=4)
+    )
+    again = run_action("change-oncall", inputs_for(sb, start=None, end="4h"))
+    assert again.returncode == 0, again.stdout
+    assert override_posts(sb) == []
+    assert again.outputs["override_id"] == made["id"]
+    longer = run_action("change-oncall", inputs_for(sb, run_id="r_oc9", start=None, end="6h"))
+    assert longer.returncode == 0, longer.stdout
+    assert len(override_posts(sb)) == 1  # another length is another request
+
+
 def test_a_lost_answer_is_not_answered_with_a_second_override(sandbox):
     sb = sandbox
     sb.inject("pagerduty", "POST", r"/overrides$", 502, process=True, headers={"Retry-After": "0"})

@@ -4,7 +4,7 @@ per window even when retried, and write the schedule and the on-call entry to th
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -31,6 +31,9 @@ class ChangeOncallSettings:
     user: str  # email or ID, as given
     start: datetime
     end: datetime
+    # `start: now`: a retry computes another "now", so an override of the same user and
+    # length that is in effect now is the one an earlier attempt made.
+    start_is_now: bool = False
 
 
 def _utcnow() -> datetime:
@@ -65,7 +68,8 @@ class ChangeOncall:
         if not (EMAIL_RE.match(user) or PAGERDUTY_ID_RE.match(user)):
             raise InputError("user", f"got {user!r}; expected an email or a PagerDuty user ID.")
         now = self.clock()
-        start = parse_instant("start", inputs.text("start") or "now", now)
+        given_start = inputs.text("start") or "now"
+        start = parse_instant("start", given_start, now)
         end = parse_end(inputs.required("end"), start, now)
         if end <= start:
             raise InputError("end", f"is {iso(end)}, not after start ({iso(start)}).")
@@ -77,7 +81,9 @@ class ChangeOncall:
         inputs.email("from", required=True)  # who asked; POST overrides takes no From header
         if not common.pagerduty_token:
             raise InputError("pagerduty_token", "is required: a PagerDuty REST API key.")
-        return ChangeOncallSettings(schedule, user, start, end)
+        return ChangeOncallSettings(
+            schedule, user, start, end, start_is_now=given_start.lower() == "now"
+        )
 
     def run(self, settings: ChangeOncallSettings, runtime: Runtime) -> None:
         reporter = runtime.reporter
@@ -93,17 +99,24 @@ class ChangeOncall:
         path = f"/schedules/{quote(schedule['id'], safe='')}/overrides"
 
         def find() -> dict[str, Any] | None:
-            params = [("since", iso(settings.start)), ("until", iso(settings.end))]
+            length = settings.end - settings.start
+            since = settings.start - length if settings.start_is_now else settings.start
+            params = [("since", iso(since)), ("until", iso(settings.end))]
             overrides: list[dict[str, Any]] = (
                 client.request("GET", path, params=params) or {}
             ).get("overrides") or []
             for override in overrides:
-                if (
-                    (override.get("user") or {}).get("id") == user["id"]
-                    and parse_instant("start", str(override.get("start")), settings.start)
-                    == settings.start
-                    and parse_instant("end", str(override.get("end")), settings.end) == settings.end
-                ):
+                if (override.get("user") or {}).get("id") != user["id"]:
+                    continue
+                start = parse_instant("start", str(override.get("start")), settings.start)
+                end = parse_instant("end", str(override.get("end")), settings.end)
+                same = (start, end) == (settings.start, settings.end)
+                in_effect_now = (
+                    settings.start_is_now
+                    and end - start == length
+                    and start <= settings.start < end
+                )
+                if same or in_effect_now:
                     return override
             return None
 
@@ -127,6 +140,12 @@ class ChangeOncall:
             return dict(result["override"])
 
         override, adopted = create_once(runtime, f"PagerDuty POST {path}", find, create)
+        settings = replace(
+            settings,
+            start=parse_instant("start", str(override.get("start")), settings.start),
+            end=parse_instant("end", str(override.get("end")), settings.end),
+        )
+        window = f"{iso(settings.start)} to {iso(settings.end)}"
         reporter.progress(
             f"{'Found the same override already' if adopted else 'Created the override'}: "
             f"{user.get('name')} on call on {schedule.get('name')}, {window}."
