@@ -463,3 +463,24 @@ def test_dry_run_works_without_port_credentials():
         assert result.returncode == 0, result.stdout[-2000:]
         assert counts(result)["incidents"]["created"] == 4
         assert sb.requests.filter(server="port") == []
+
+
+def test_a_wrong_token_stops_the_sync_at_once_naming_pagerduty_token():
+    with Sandbox() as sb:
+        result = sync(sb, pagerduty_token="not-a-real-token")
+        assert result.returncode == 1
+        (error,) = result.errors()
+        assert "Check the input pagerduty_token" in error
+        assert len(sb.requests.filter(server="pagerduty")) == 1  # not one per kind
+        assert "not-a-real-token" not in result.visible
+
+
+def test_an_unreachable_pagerduty_api_url_stops_the_sync_naming_it():
+    with Sandbox() as sb:
+        closed = sb.pagerduty_url.rsplit(":", 1)[0] + ":9"  # nothing listens on port 9
+        result = sync(sb, pagerduty_api_url=closed, dry_run="true")
+        assert result.returncode == 1
+        (error,) = result.errors()
+        assert "Check the input pagerduty_api_url" in error
+        assert "Reading services" in result.stdout
+        assert "Reading incidents" not in result.stdout  # stopped at the first kind

@@ -166,6 +166,10 @@ def run_sync(
                         writer.write(kind, blueprint, entity, keys)
                     progress.tick(kind, counts)
             except PagerDutyError as exc:
+                if exc.status == 401 or exc.unanswered:
+                    # The token or the URL, not this kind: every other read would fail alike,
+                    # so stop now and let the error name the input behind it.
+                    raise
                 counts.read_failed.add(kind)
                 counts.fail(
                     kind,
