@@ -33,23 +33,25 @@ def named(sb, name):
     return [s for s in sb.pagerduty.services.values() if s["name"] == name]
 
 
-def add_port_service_blueprint(sb):
+def add_port_service_blueprint(sb, *, many=False, linked=()):
     sb.port.add_blueprint(
         {
             "identifier": "service",
             "title": "Service",
             "schema": {"properties": {}},
             "relations": {
-                "pagerduty": {"title": "PagerDuty", "target": "pagerdutyService", "many": False}
+                "pagerduty": {"title": "PagerDuty", "target": "pagerdutyService", "many": many},
+                "incident": {"title": "Incident", "target": "pagerdutyIncident", "many": False},
             },
         }
     )
+    relations = {"pagerduty": list(linked)} if many else {}
     sb.port.upsert_entity(
         "service",
-        {"identifier": "payments", "title": "Payments", "properties": {}, "relations": {}},
+        {"identifier": "payments", "title": "Payments", "properties": {}, "relations": relations},
         upsert=True,
         merge=True,
-        create_missing=False,
+        create_missing=True,
     )
 
 
@@ -85,6 +87,39 @@ def test_create_a_service_and_link_the_run_entity(sandbox):
     assert entity["title"] == "Payments API"
     assert sb.port.entities[("service", "payments")]["relations"]["pagerduty"] == service["id"]
     assert "Created PagerDuty service" in result.summary
+
+
+@pytest.mark.parametrize(
+    ("relation", "named_in_error"),
+    [("pagerdutyy", "has no relation 'pagerdutyy'"), ("incident", "points at pagerdutyIncident")],
+)
+def test_a_wrong_relation_fails_before_any_pagerduty_request(sandbox, relation, named_in_error):
+    sb = sandbox
+    add_port_service_blueprint(sb)
+    result = run_action(
+        "create-service",
+        inputs_for(sb, context={"blueprint": "service", "entity": "payments"}, relation=relation),
+    )
+    assert result.returncode == 1
+    (error,) = result.errors()
+    assert "Input 'relation'" in error
+    assert named_in_error in error
+    assert sb.requests.filter(server="pagerduty") == []
+
+
+def test_a_many_relation_keeps_the_services_already_linked(sandbox):
+    sb = sandbox
+    old = sb.service_id
+    add_port_service_blueprint(sb, many=True, linked=[old])
+    result = run_action(
+        "create-service",
+        inputs_for(
+            sb, context={"blueprint": "service", "entity": "payments"}, relation="pagerduty"
+        ),
+    )
+    assert result.returncode == 0, result.stdout
+    relations = sb.port.entities[("service", "payments")]["relations"]
+    assert relations["pagerduty"] == [old, result.outputs["service_id"]]
 
 
 def test_a_retried_run_adopts_the_service(sandbox):

@@ -285,10 +285,16 @@ class PortClient:
 
     # Blueprints ------------------------------------------------------------------------
     def get_blueprint(self, identifier: str) -> dict[str, Any] | None:
-        status, data = self.request("GET", f"/v1/blueprints/{_q(identifier)}", allow=(404,))
-        if status == 404:
-            return None
-        return (data or {}).get("blueprint")
+        return self._get_or_none(f"/v1/blueprints/{_q(identifier)}", "blueprint")
+
+    def get_entity(self, blueprint: str, identifier: str) -> dict[str, Any] | None:
+        path = f"/v1/blueprints/{_q(blueprint)}/entities/{_q(identifier)}"
+        return self._get_or_none(path, "entity")
+
+    def _get_or_none(self, path: str, key: str) -> dict[str, Any] | None:
+        status, data = self.request("GET", path, allow=(404,))
+        found: dict[str, Any] | None = None if status == 404 else (data or {}).get(key)
+        return found
 
     def create_blueprint(self, blueprint: dict[str, Any]) -> None:
         self.request("POST", "/v1/blueprints", body=blueprint)

@@ -115,6 +115,7 @@ class CreateService:
         reporter = runtime.reporter
         client = runtime.pagerduty()
         reporter.start(f"Creating the PagerDuty service {settings.name!r}.")
+        many = self._check_relation(runtime, settings)
         policy = resolve_policy(client, settings.escalation_policy, "escalation_policy")
         policy_id = str(policy["id"])
 
@@ -164,7 +165,7 @@ class CreateService:
         if url:
             reporter.link(url, status_label=f"Service {full.get('name')}")
         runtime.write_mapped(entities)
-        linked = self._link(runtime, settings, identifier)
+        linked = self._link(runtime, settings, identifier, many=many)
         rows: list[tuple[str, Any]] = [
             ("Service", full["id"]),
             ("Escalation policy", f"{policy.get('name')} ({policy_id})"),
@@ -183,18 +184,52 @@ class CreateService:
         reporter.succeed(f"Service {full.get('name')} ready")
 
     @staticmethod
-    def _link(runtime: Runtime, settings: CreateServiceSettings, identifier: str) -> str | None:
-        """Point the run's entity at the new service through `relation` (merge: only that)."""
+    def _check_relation(runtime: Runtime, settings: CreateServiceSettings) -> bool:
+        """Before PagerDuty is touched: `relation` exists on the run's entity's blueprint and
+        points at the blueprint the mapping writes services to. Returns its `many`."""
+        if not settings.relation or not settings.entity_blueprint or runtime.port is None:
+            return False
+        blueprint = runtime.port.get_blueprint(settings.entity_blueprint)
+        relations: dict[str, Any] = (blueprint or {}).get("relations") or {}
+        spec = relations.get(settings.relation)
+        if spec is None:
+            raise ActionError(
+                f"Input 'relation': blueprint {settings.entity_blueprint} has no relation "
+                f"{settings.relation!r} (it has: {', '.join(sorted(relations)) or 'none'}). "
+                "Nothing was created."
+            )
+        services = runtime.common.mapping.blueprints_of("services")
+        target = spec.get("target")
+        if None not in services and target not in services:
+            raise ActionError(
+                f"Input 'relation': {settings.entity_blueprint}.{settings.relation} points at "
+                f"{target}, not at {', '.join(sorted(b for b in services if b))}, the blueprint "
+                "the mapping writes PagerDuty services to. Nothing was created."
+            )
+        return bool(spec.get("many"))
+
+    @staticmethod
+    def _link(
+        runtime: Runtime, settings: CreateServiceSettings, identifier: str, *, many: bool
+    ) -> str | None:
+        """Point the run's entity at the new service through `relation` (merge: only that;
+        a many-relation keeps the services it already lists)."""
         if not settings.relation or not settings.entity or not settings.entity_blueprint:
             return None
         if runtime.port is None:
             runtime.reporter.progress("Skipping the relation: no Port credentials.")
             return None
         where = f"{settings.entity_blueprint}/{settings.entity}"
+        value: str | list[str] = identifier
+        if many:
+            held = runtime.port.get_entity(settings.entity_blueprint, settings.entity) or {}
+            current = (held.get("relations") or {}).get(settings.relation) or []
+            current = current if isinstance(current, list) else [current]
+            value = [*(str(v) for v in current if v != identifier), identifier]
         try:
             runtime.port.upsert_entity(
                 settings.entity_blueprint,
-                {"identifier": settings.entity, "relations": {settings.relation: identifier}},
+                {"identifier": settings.entity, "relations": {settings.relation: value}},
                 run_id=runtime.reporter.write_run_id,
                 create_missing_related=False,
             )
