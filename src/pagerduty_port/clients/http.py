@@ -1,6 +1,7 @@
 """One retry policy for every request (PagerDuty REST, Events v2, Port): bounded attempts and
 a bounded total time, capped exponential backoff with full jitter, and the server's own wait
-(Retry-After, ratelimit-reset, x-ratelimit-reset) honoured up to the cap.
+(Retry-After, ratelimit-reset, x-ratelimit-reset) kept whole: a wait longer than the budget
+left ends the retries at once, with the server's answer.
 
 Every attempt has a (connect, read) timeout, shortened to what is left of the time budget, so a
 server that never answers costs at most `budget` seconds per request.
@@ -46,7 +47,7 @@ class RetryPolicy:
 
     `attempts` in total, within `budget` seconds from the first send to the last answer.
     Waits grow as `backoff * 2**n`, capped at `max_wait`, drawn uniformly below that (full
-    jitter); a wait the server asks for is used as given, capped at `max_wait`. A wait that
+    jitter); a wait the server asks for is used as given, never shortened. A wait that
     would overrun the budget ends the retries at once. `clock` is wall time (for HTTP dates and
     epoch resets), `monotonic` measures the budget; both, `sleep` and `random` are injectable.
     """
@@ -127,11 +128,13 @@ class Retries:
 
     def wait(self, reason: str, response: requests.Response | None = None) -> float | None:
         """After a failed attempt: the announced wait before the next one, or None when the
-        attempts or the time budget are spent."""
+        attempts or the time budget are spent. A wait the server asks for is kept whole, never
+        shortened into a retry it said not to send; one that overruns the budget ends the
+        retries at once. `max_wait` caps our own backoff."""
         policy = self.policy
         asked = server_wait(response, policy.clock) if response is not None else None
-        wait = min(
-            policy.max_wait, asked if asked is not None else policy.backoff_wait(self.attempt)
+        wait = (
+            asked if asked is not None else min(policy.max_wait, policy.backoff_wait(self.attempt))
         )
         out_of_time = self.elapsed + wait + _MIN_ATTEMPT_TIME > policy.budget
         if self.attempt >= policy.attempts or out_of_time:
