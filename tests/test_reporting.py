@@ -6,6 +6,7 @@ never slept.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -19,6 +20,7 @@ from pagerduty_port.clients.port import PortClient
 from pagerduty_port.errors import PortError
 from pagerduty_port.github.masking import SECRETS
 from pagerduty_port.github.report import Reporter, WorkflowCommandHandler
+from pagerduty_port.github.terminal import PlainHandler
 from scripted import HANG, Answer, FakeTime, Scripted
 
 LOGIN: Answer = (
@@ -197,3 +199,40 @@ def test_the_port_access_token_is_masked_as_soon_as_login_returns(sandbox, capsy
     assert len(token) > 8
     assert SECRETS.scrub(f"x {token} y") == "x *** y"
     assert f"::add-mask ::{token}" in capsys.readouterr().out
+
+
+def test_the_terminal_handler_scrubs_secrets():
+    SECRETS.add("terminal-secret-789")
+    stream = io.StringIO()
+    logger = logging.Logger("guard-terminal")
+    logger.addHandler(PlainHandler(stream))
+    logger.warning("retrying with terminal-secret-789")
+    assert "terminal-secret-789" not in stream.getvalue()
+    assert "retrying with ***" in stream.getvalue()
+
+
+def _reporter_on(sandbox, run_id: str) -> Reporter:
+    sandbox.port.add_run(run_id)
+    client = PortClient(
+        new_session(), sandbox.port_url, sandbox.port_client_id, sandbox.port_client_secret
+    )
+    client.login()
+    return Reporter(client, run_id, environ={})
+
+
+def test_progress_lines_reach_the_port_run_log_scrubbed(sandbox):
+    SECRETS.add("progress-secret-321")
+    reporter = _reporter_on(sandbox, "r_scrub1")
+    reporter.progress("calling with progress-secret-321")
+    reporter.warning("still progress-secret-321")
+    logs = [entry["message"] for entry in sandbox.port.runs["r_scrub1"]["logs"]]
+    assert logs == ["calling with ***", "Warning: still ***"]
+
+
+def test_run_patches_reach_port_scrubbed(sandbox):
+    SECRETS.add("patch-secret-654")
+    reporter = _reporter_on(sandbox, "r_scrub2")
+    reporter.link("https://example.com/x?key=patch-secret-654", status_label="at patch-secret-654")
+    sent = json.dumps(sandbox.port.runs["r_scrub2"]["patches"])
+    assert "patch-secret-654" not in sent
+    assert "key=***" in sent

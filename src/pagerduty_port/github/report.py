@@ -169,8 +169,9 @@ class Reporter:
             return
         assert self.port is not None
         assert self.run_id is not None
+        scrubbed = {k: _scrubbed(v) for k, v in fields.items()}
         try:
-            self.port.update_run(self.run_id, policy=self.log_policy, **fields)
+            self.port.update_run(self.run_id, policy=self.log_policy, **scrubbed)
         except ActionError as exc:
             self._port_patch_ok = False
             log.warning(f"Could not {what} (not tried again in this run): {exc}")
@@ -233,3 +234,12 @@ class Reporter:
         """The failure in the Port run (bounded by `log_policy`; skipped once Port is down)."""
         self._to_port(f"Failed: {SECRETS.scrub(reason)}")
         self._set_status("FAILURE", "Failed")
+
+
+def _scrubbed(value: Any) -> Any:
+    """A Port run field with every known secret replaced: strings, and the strings of a list."""
+    if isinstance(value, str):
+        return SECRETS.scrub(value)
+    if isinstance(value, list):
+        return [_scrubbed(item) for item in value]
+    return value
