@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from datetime import UTC, datetime, timedelta
+
+import requests
 
 from pagerduty_port.catalogue.sync.counts import SyncCounts
 from pagerduty_port.catalogue.sync.queries import ReadStats, split_window
@@ -94,3 +97,24 @@ def test_a_kind_that_read_fewer_items_than_pagerduty_reported_is_incomplete():
     assert found == {"incidents": "read 100 of the 450 incidents PagerDuty reported"}
     counts.read_failed.add("incidents")  # already reported as a failed read
     assert incomplete_reads(["incidents"], counts, reads) == {}
+
+
+def test_a_rate_limit_wait_holds_no_lock_another_thread_needs():
+    released = threading.Event()
+    clock = [0.0]
+    limiter = RateLimiter(sleep=lambda _s: released.wait(5), clock=lambda: clock[0])
+    spent = requests.Response()
+    spent.status_code = 200
+    spent.headers["ratelimit-remaining"] = "0"
+    spent.headers["ratelimit-reset"] = "30"
+    limiter.after_response(spent)
+    waiting = threading.Thread(target=limiter.before_request)
+    waiting.start()  # now asleep for the reset
+    other = threading.Thread(target=limiter.after_response, args=(spent,))
+    other.start()
+    other.join(2)
+    finished_while_the_first_waits = not other.is_alive()
+    released.set()
+    waiting.join(5)
+    assert finished_while_the_first_waits
+    assert limiter.waits == [30.0]

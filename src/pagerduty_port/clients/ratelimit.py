@@ -37,11 +37,14 @@ class RateLimiter:
         self.waits: list[float] = []  # every hold, for progress lines and tests
 
     def before_request(self) -> None:
+        """Wait out a spent budget; the lock only guards the numbers, never the wait, so no
+        thread waits on a lock another thread holds while it sleeps."""
         with self._lock:
             wait = self._hold_until - self.clock()
             if wait > 0:
                 self.waits.append(wait)
-                self.sleep(wait)
+        if wait > 0:
+            self.sleep(wait)
 
     def after_response(self, response: requests.Response) -> None:
         remaining = _number(response.headers.get("ratelimit-remaining"))
