@@ -102,7 +102,11 @@ def test_a_kind_that_read_fewer_items_than_pagerduty_reported_is_incomplete():
 def test_a_rate_limit_wait_holds_no_lock_another_thread_needs():
     released = threading.Event()
     clock = [0.0]
-    limiter = RateLimiter(sleep=lambda _s: released.wait(5), clock=lambda: clock[0])
+
+    def sleep(_seconds: float) -> None:
+        released.wait(5)
+
+    limiter = RateLimiter(sleep=sleep, clock=lambda: clock[0])
     spent = requests.Response()
     spent.status_code = 200
     spent.headers["ratelimit-remaining"] = "0"
