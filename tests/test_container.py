@@ -122,7 +122,7 @@ def test_image_has_the_package_and_its_pinned_dependencies(image: str) -> None:
 _PRODUCT_ONLY_PROBE = """
 import importlib, importlib.metadata as m, json, shutil
 found = []
-for name in ("pagerduty_port_sandbox", "pagerduty_port_sandbox"):
+for name in ("pagerduty_port_sandbox", "pagerduty_port.sandbox"):  # today's, and the old home
     try:
         importlib.import_module(name)
     except ModuleNotFoundError as exc:

@@ -25,13 +25,12 @@ LAYERS = {"clients": 1, "catalogue": 2, "operations": 3, "github": 4, "main": 5,
 LAYERS["__main__"] = 5
 BASE = 0
 ENTRYPOINT = {"pagerduty_port.__main__", "pagerduty_port.main", "pagerduty_port.cli"}
-CLIENTS = [
-    "pagerduty_port.clients.http",
-    "pagerduty_port.clients.ratelimit",
-    "pagerduty_port.clients.pagerduty",
-    "pagerduty_port.clients.events",
-    "pagerduty_port.clients.port",
-]
+#: Every client module, found on disk so a new one is checked too.
+CLIENTS = sorted(
+    f"pagerduty_port.clients.{path.stem}"
+    for path in (PACKAGE / "clients").glob("*.py")
+    if path.stem != "__init__"
+)
 
 
 def module_name(path: Path) -> str:

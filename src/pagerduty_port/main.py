@@ -141,7 +141,8 @@ def input_hint(exc: ActionError) -> str | None:
         if status == 401:
             return (
                 "Check the input pagerduty_token. An OAuth or scoped OAuth token also needs "
-                "pagerduty_auth: oauth (the default, api_key, sends it as a REST API key)."
+                "pagerduty_auth: oauth (with the default, pagerduty_auth: api_key, it is sent "
+                "as a REST API key)."
             )
         if status == 403:
             return "Check the input pagerduty_token (and its permissions)."
