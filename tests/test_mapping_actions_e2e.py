@@ -323,3 +323,44 @@ def test_a_bad_mapping_is_reported_to_the_port_run_and_pagerduty_is_untouched(sa
     ]
     assert any("Input 'mapping'" in message for message in logs), logs
     assert sb.requests.filter(server="pagerduty") == []
+
+
+BROKEN_USERS = """
+resources:
+  - kind: incidents
+    selector: {query: 'true'}
+    port:
+      entity:
+        mappings: {identifier: .id, title: .title, blueprint: '"pagerdutyIncident"'}
+  - kind: users
+    selector: {query: 'true'}
+    port:
+      entity:
+        mappings: {identifier: '.id |', blueprint: '"pagerdutyUser"'}
+"""
+
+
+def test_bad_jq_in_the_kind_an_action_writes_fails_before_any_request(sandbox):
+    sb = sandbox
+    broken = BROKEN_USERS.replace("'.id |'", ".id").replace(
+        "identifier: .id, title", "identifier: '.id |', title"
+    )
+    result = run_action("create-incident", {**create_inputs(sb), "mapping": broken})
+    assert result.returncode == 1
+    (error,) = result.errors()
+    assert "Input 'mapping'" in error
+    assert "does not compile" in error
+    assert sb.requests.filter(server="pagerduty") == []
+
+
+def test_bad_jq_in_a_kind_the_action_does_not_write_does_not_stop_an_incident(sandbox):
+    """During an incident, a typo in the users resource must not keep the page from going out;
+    the sync, which maps users, still refuses the mapping before any request."""
+    sb = sandbox
+    created = run_action("create-incident", {**create_inputs(sb), "mapping": BROKEN_USERS})
+    ok(created)
+    before = len(sb.requests.filter(server="pagerduty"))
+    synced = run_action("sync", {**sb.action_inputs(), "mapping": BROKEN_USERS})
+    assert synced.returncode == 1
+    assert "does not compile" in synced.errors()[0]
+    assert len(sb.requests.filter(server="pagerduty")) == before

@@ -281,7 +281,7 @@ resources:
 )
 def test_bad_mappings_fail_naming_the_input(text, expected):
     with pytest.raises(InputError) as caught:
-        parse_mapping(text)
+        parse_mapping(text).compile()
     assert caught.value.input_name == "mapping"
     assert expected in str(caught.value)
 

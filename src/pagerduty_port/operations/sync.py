@@ -63,6 +63,7 @@ class Sync:
                 )
         if kinds:
             mapping = mapping.only(kinds)
+        mapping.compile()  # every resource it will map: bad jq fails here, before any request
         dry_run = inputs.boolean("dry_run", default=False)
         if common.port is None and not dry_run:
             raise InputError(

@@ -36,16 +36,24 @@ class PageResult:
 
 @dataclass(frozen=True)
 class Resource(ResourceSpec):
-    """A resource with its page program compiled, ready to map items."""
+    """A resource whose page program is compiled when first needed: an action that writes one
+    kind pays for that kind's program only (`MappingConfig.resources_for` compiles, so a bad
+    expression is still an input error before any request)."""
 
-    program: Any = field(default=None, repr=False, compare=False)
+    _compiled: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _field_programs: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def compile(cls, spec: ResourceSpec) -> Resource:
-        """Compile `spec`; an expression that does not compile is an InputError naming it."""
+    def of(cls, spec: ResourceSpec) -> Resource:
         values = {f.name: getattr(spec, f.name) for f in dataclasses.fields(ResourceSpec)}
-        return cls(**values, program=compile_resource(spec))
+        return cls(**values)
+
+    @property
+    def program(self) -> Any:
+        """The page program; an expression that does not compile is an InputError naming it."""
+        if "page" not in self._compiled:
+            self._compiled["page"] = compile_resource(self)
+        return self._compiled["page"]
 
     def map_page(self, items: list[Any]) -> PageResult:
         """Map a page of PagerDuty items in one jq call; failing items are diagnosed one by one."""

@@ -26,6 +26,13 @@ class MappingConfig:
     source: str = BUILT_IN  # where it came from, for logs and summaries
     input_name: str = "mapping"
 
+    def compile(self) -> MappingConfig:
+        """Compile every resource now (the sync maps them all): bad jq is an InputError
+        before any request rather than after the first kinds were written."""
+        for resource in self.resources:
+            _ = resource.program
+        return self
+
     @property
     def kinds(self) -> list[str]:
         return list(dict.fromkeys(r.kind for r in self.resources))
@@ -60,6 +67,8 @@ class MappingConfig:
                 f"({self.source}) has no resource of kind {kind!r}, so the catalogue entity "
                 f"cannot be built; add one (it has: {', '.join(self.kinds) or 'none'}).",
             )
+        for resource in found:
+            _ = resource.program  # compiled now: bad jq fails before any request
         return found
 
 
@@ -69,7 +78,7 @@ def parse_mapping(
     """Parse and compile a mapping file in Port Ocean's format; InputError names `input_name`."""
     parsed = parse_document(text, input_name=input_name)
     return MappingConfig(
-        [Resource.compile(spec) for spec in parsed.resources],
+        [Resource.of(spec) for spec in parsed.resources],
         create_missing_related_entities=parsed.create_missing_related_entities,
         delete_dependent_entities=parsed.delete_dependent_entities,
         warnings=parsed.warnings,
