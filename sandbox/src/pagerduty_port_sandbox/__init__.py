@@ -67,6 +67,13 @@ here when the real API is seen to differ:
   any one matches; a request id seen before is answered 202 and skipped. Entities are upserted
   with merge (only the mapped fields change) and missing related entities created; a mapping
   that fails is logged in `port.webhooks.log`, not reported to the sender.
+- Port webhook reads and `security.secret`: Port's spec documents no success response for
+  `/v1/webhooks` and its docs say only that answers hold "the complete configuration". By
+  default answers show the secret, a guess resting on Port's own Terraform provider
+  (`port_webhook`), which reads `security.secret` back into state as a plain, non-sensitive
+  attribute and would show a change on every plan if Port hid it (its acceptance tests never
+  set a secret, so nothing confirms it). `port.webhooks.secret_on_read` makes answers leave
+  it out ("absent"), null it ("null") or mask it ("masked": "********") instead.
 """
 
 from __future__ import annotations
