@@ -142,6 +142,12 @@ def test_summary_lists_sync_only_properties_and_secrets_stay_hidden(sandbox):
     sb = sandbox
     result = connect(sb)
     assert "sync only: assignees, updated_at, description, triggered_by" in result.summary
+    realtime = next(line for line in result.summary.splitlines() if "Incident** real time" in line)
+    assert "status" in realtime
+    assert "urgency" not in realtime
+    assert "title" not in realtime
+    assert "no event when only these change" in result.summary
+    assert "event or sync: title, urgency\n" in result.summary
     secret = sb.port.webhooks.webhooks["pagerduty"]["security"]["secret"]
     key = sb.port.webhooks.webhooks["pagerduty"]["webhookKey"]
     for hidden in (secret, key, sb.pagerduty_token, sb.port_client_secret):
@@ -291,6 +297,32 @@ def test_service_events_update_and_delete_the_service_entity(sandbox):
     )
     sb.pagerduty.delete_service(service_id)
     assert wait_until(sb, lambda: entity(sb, service_id, "pagerdutyService") is None)
+
+
+def test_a_title_edit_alone_waits_for_the_next_event_such_as_a_move_to_another_service(
+    sandbox,
+):
+    sb = sandbox
+    connect(sb)
+    incident = sb.pagerduty.create_incident(service_id=sb.service_id, title="Old title")
+    assert wait_until(sb, lambda: status_in_port(sb, incident["id"]) == "triggered")
+    with sb.pagerduty.lock:
+        service_id = sb.pagerduty.add_service("Search", sb.escalation_policy_id)
+    assert wait_until(sb, lambda: entity(sb, service_id, "pagerdutyService") is not None)
+    delivered = len(sb.pagerduty.webhooks.deliveries)
+    with sb.pagerduty.lock:  # PagerDuty sends no v3 event for a title edit alone
+        sb.pagerduty.incidents[incident["id"]]["title"] = "New title"
+    assert len(sb.pagerduty.webhooks.deliveries) == delivered
+    assert entity(sb, incident["id"])["title"] == "Old title"
+    sb.pagerduty.move_incident(incident["id"], service_id)  # incident.service_updated
+
+    def followed() -> bool:
+        found = entity(sb, incident["id"])
+        return found["relations"]["pagerdutyService"] == service_id and (
+            found["title"] == "New title"
+        )
+
+    assert wait_until(sb, followed)
 
 
 @pytest.mark.parametrize(

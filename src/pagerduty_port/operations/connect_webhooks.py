@@ -244,7 +244,15 @@ class ConnectWebhooks:
             entity = mapping["entity"]
             fresh = [k for k in ("title", "icon", "team") if k in entity]
             fresh += list(entity["properties"]) + [f"relations.{k}" for k in entity["relations"]]
+            lagging = derived.lagging.get(mapping["blueprint"], [])
+            fresh = [name for name in fresh if name not in lagging]
             lines.append(f"- **{mapping['blueprint']}** real time: {', '.join(fresh) or 'none'}")
+            if lagging:
+                lines.append(
+                    f"- **{mapping['blueprint']}** written with every incident event, but "
+                    "PagerDuty sends no event when only these change, so such an edit waits "
+                    f"for the next event or sync: {', '.join(lagging)}"
+                )
         for label, names in derived.sync_only.items():
             lines.append(f"- **{label}** sync only: {', '.join(names) or 'none'}")
         lines += [f"- {note}" for note in derived.notes]
