@@ -142,6 +142,12 @@ def test_summary_lists_sync_only_properties_and_secrets_stay_hidden(sandbox):
     sb = sandbox
     result = connect(sb)
     assert "sync only: assignees, updated_at, description, triggered_by" in result.summary
+    realtime = next(line for line in result.summary.splitlines() if "Incident** real time" in line)
+    assert "status" in realtime
+    assert "urgency" not in realtime
+    assert "title" not in realtime
+    assert "no event when only these change" in result.summary
+    assert "event or sync: title, urgency\n" in result.summary
     secret = sb.port.webhooks.webhooks["pagerduty"]["security"]["secret"]
     key = sb.port.webhooks.webhooks["pagerduty"]["webhookKey"]
     for hidden in (secret, key, sb.pagerduty_token, sb.port_client_secret):
@@ -200,7 +206,7 @@ def test_scope_makes_one_subscription_per_item_and_drops_the_account_one(sandbox
 def test_a_lost_secret_is_reported_and_rotate_secret_replaces_the_subscription(sandbox):
     sb = sandbox
     first = connect(sb)
-    sb.port.webhooks.webhooks["pagerduty"]["security"]["secret"] = None
+    sb.port.webhooks.webhooks["pagerduty"]["security"] = {}  # settings and secret gone
     failed = run_action(ACTION, sb.action_inputs())
     assert failed.returncode == 1
     assert "rotate_secret" in failed.stdout
@@ -212,6 +218,71 @@ def test_a_lost_secret_is_reported_and_rotate_secret_replaces_the_subscription(s
     assert sb.port.webhooks.webhooks["pagerduty"]["security"]["secret"] == new_secret
     incident = sb.pagerduty.create_incident(service_id=sb.service_id, title="After rotation")
     assert wait_until(sb, lambda: status_in_port(sb, incident["id"]) == "triggered")
+
+
+@pytest.mark.parametrize("shown", ["absent", "null", "masked"])
+def test_when_port_hides_secrets_a_second_run_changes_nothing_and_keeps_the_secret(sandbox, shown):
+    sb = sandbox
+    sb.port.webhooks.secret_on_read = shown
+    first = connect(sb)
+    secret = sb.pagerduty.webhooks.secrets[first.outputs["subscription_id"]]
+    assert sb.port.webhooks.webhooks["pagerduty"]["security"]["secret"] == secret
+    pd_before, port_before = len(writes(sb, "pagerduty")), len(writes(sb, "port"))
+    second = connect(sb)
+    assert second.outputs == first.outputs
+    assert len(writes(sb, "pagerduty")) == pd_before
+    assert [r.path for r in writes(sb, "port")[port_before:]] == ["/v1/auth/access_token"]
+    assert "Nothing changed" in second.summary
+    # a changed mapping is patched without the security block, so the secret stays
+    sb.port.webhooks.webhooks["pagerduty"]["mappings"] = []
+    connect(sb)
+    assert sb.port.webhooks.webhooks["pagerduty"]["security"]["secret"] == secret
+    incident = sb.pagerduty.create_incident(service_id=sb.service_id, title="Still signed")
+    assert wait_until(sb, lambda: status_in_port(sb, incident["id"]) == "triggered")
+
+
+@pytest.mark.parametrize("shown", ["absent", "masked"])
+@pytest.mark.parametrize(
+    ("security", "says"),
+    [
+        ({}, "no longer holds its signing secret"),
+        ({"signaturePrefix": "sha256="}, "security settings differ"),
+    ],
+)
+def test_when_port_hides_secrets_missing_security_fails_naming_rotate_secret(
+    sandbox, shown, security, says
+):
+    sb = sandbox
+    sb.port.webhooks.secret_on_read = shown
+    first = connect(sb)
+    webhook = sb.port.webhooks.webhooks["pagerduty"]
+    webhook["security"] = {**webhook["security"], **security} if security else {}
+    failed = run_action(ACTION, sb.action_inputs())
+    assert failed.returncode == 1
+    assert "rotate_secret" in failed.stdout
+    assert says in failed.stdout
+    rotated = connect(sb, rotate_secret="true")
+    assert rotated.outputs["subscription_id"] != first.outputs["subscription_id"]
+    new_secret = sb.pagerduty.webhooks.secrets[rotated.outputs["subscription_id"]]
+    assert sb.port.webhooks.webhooks["pagerduty"]["security"]["secret"] == new_secret
+    assert sb.port.webhooks.webhooks["pagerduty"]["security"]["signaturePrefix"] == "v1="
+
+
+def test_a_run_cut_before_the_secret_is_stored_is_not_taken_for_connected(sandbox):
+    """The webhook is created without security: settings only ever go with the secret, so a
+    run that failed before storing it is not mistaken for one whose secret Port hides."""
+    sb = sandbox
+    sb.port.webhooks.secret_on_read = "absent"
+    sb.inject("port", "PATCH", r"^/v1/webhooks/", 400)
+    cut = run_action(ACTION, sb.action_inputs())
+    assert cut.returncode == 1
+    assert len(sb.pagerduty.webhooks.subscriptions) == 1
+    assert not sb.port.webhooks.webhooks["pagerduty"]["security"]
+    failed = run_action(ACTION, sb.action_inputs())
+    assert failed.returncode == 1
+    assert "rotate_secret" in failed.stdout
+    connect(sb, rotate_secret="true")
+    assert sb.port.webhooks.webhooks["pagerduty"]["enabled"]
 
 
 def test_service_events_update_and_delete_the_service_entity(sandbox):
@@ -226,6 +297,32 @@ def test_service_events_update_and_delete_the_service_entity(sandbox):
     )
     sb.pagerduty.delete_service(service_id)
     assert wait_until(sb, lambda: entity(sb, service_id, "pagerdutyService") is None)
+
+
+def test_a_title_edit_alone_waits_for_the_next_event_such_as_a_move_to_another_service(
+    sandbox,
+):
+    sb = sandbox
+    connect(sb)
+    incident = sb.pagerduty.create_incident(service_id=sb.service_id, title="Old title")
+    assert wait_until(sb, lambda: status_in_port(sb, incident["id"]) == "triggered")
+    with sb.pagerduty.lock:
+        service_id = sb.pagerduty.add_service("Search", sb.escalation_policy_id)
+    assert wait_until(sb, lambda: entity(sb, service_id, "pagerdutyService") is not None)
+    delivered = len(sb.pagerduty.webhooks.deliveries)
+    with sb.pagerduty.lock:  # PagerDuty sends no v3 event for a title edit alone
+        sb.pagerduty.incidents[incident["id"]]["title"] = "New title"
+    assert len(sb.pagerduty.webhooks.deliveries) == delivered
+    assert entity(sb, incident["id"])["title"] == "Old title"
+    sb.pagerduty.move_incident(incident["id"], service_id)  # incident.service_updated
+
+    def followed() -> bool:
+        found = entity(sb, incident["id"])
+        return found["relations"]["pagerdutyService"] == service_id and (
+            found["title"] == "New title"
+        )
+
+    assert wait_until(sb, followed)
 
 
 @pytest.mark.parametrize(

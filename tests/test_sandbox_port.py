@@ -653,3 +653,26 @@ def test_invalid_json_is_a_400(port: PortClient) -> None:
     )
     assert_port_error(response, 400)
     assert json.loads(response.text)["ok"] is False
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [("shown", "s3cret"), ("absent", ...), ("null", None), ("masked", "********")],
+)
+def test_webhook_reads_show_the_secret_as_secret_on_read_says(
+    sb: Sandbox, port: PortClient, mode: str, expected: Any
+) -> None:
+    sb.port.webhooks.secret_on_read = mode
+    security = {"secret": "s3cret", "signatureHeaderName": "X-Sig"}
+    created = port.request("POST", "/v1/webhooks", json={"title": "w", "security": security})
+    identifier = created.json()["integration"]["identifier"]
+    for answer in (
+        created.json()["integration"],
+        port.request("GET", f"/v1/webhooks/{identifier}").json()["integration"],
+        port.request("GET", "/v1/webhooks").json()["integrations"][0],
+    ):
+        assert answer["security"].get("secret", ...) == expected
+        assert answer["security"]["signatureHeaderName"] == "X-Sig"
+    assert sb.port.webhooks.webhooks[identifier]["security"]["secret"] == "s3cret"
+    with pytest.raises(ValueError, match="secret_on_read"):
+        sb.port.webhooks.secret_on_read = "hidden"

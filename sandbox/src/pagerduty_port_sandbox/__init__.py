@@ -49,17 +49,21 @@ here when the real API is seen to differ:
   (`run_exhausted`), and unset blueprint properties come back as null. A relation to an
   entity Port does not hold is refused unless `create_missing_related_entities=true` (as Port
   documents); the 404 `not_found` status, and in a bulk write a 207 listing the entity, are ours.
-- PagerDuty v3 webhooks: a subscription's `delivery_method.url` may be http (the real API
-  likely wants https); create answers 200 (as the spec says) with the secret, GET never shows it
-  and shows custom header values as "redacted"; PUT refuses a `delivery_method` change. Events
-  are emitted on create (incident.triggered), status changes (acknowledged/resolved),
-  reassignment/escalation, priority changes and service create/update/delete; title or urgency
-  edits emit nothing. Event `data` is PagerDuty's documented v3 incident shape (`number`,
-  `assignees` as user references, no `description`, `updated_at` or trigger log entry); for
-  services we guess `{id, type, self, html_url, summary, name, description, teams}` (no
-  `status`). `client` is null. Deliveries go one at a time, in order, from one thread; a
-  failure (connection error, 5xx, 408, 429) is retried after 0.05, 0.2, 0.5 and 1 s, then
-  dropped; other 4xx are not retried. One signature per delivery (no rotation overlap).
+- PagerDuty v3 webhooks: a subscription's `delivery_method.url` may be http (the real API likely
+  wants https); create answers 200 (as the spec says) with the secret, GET never shows it and
+  shows custom header values as "redacted"; PUT refuses a `delivery_method` change. Events are
+  emitted on create (incident.triggered), status changes (acknowledged/resolved),
+  reassignment/escalation, priority changes, a move to another service
+  (`PagerDutyState.move_incident`: incident.service_updated, matched against the new service's
+  subscriptions, a guess) and service create/update/delete; title or urgency edits emit nothing
+  (PagerDuty's documented v3 list has no event for them; its Slack connections list
+  incident.title_updated / urgency_updated, webhook subscriptions do not). Event `data` is
+  PagerDuty's documented v3 incident shape (`number`, `assignees` as user references, no
+  `description`, `updated_at` or trigger log entry); for services we guess `{id, type, self,
+  html_url, summary, name, description, teams}` (no `status`). `client` is null. Deliveries go
+  one at a time, in order, from one thread; a failure (connection error, 5xx, 408, 429) is
+  retried after 0.05, 0.2, 0.5 and 1 s, then dropped; other 4xx are not retried. One signature
+  per delivery (no rotation overlap).
 - Port webhooks: create answers 201 and every answer wraps the webhook in `integration`, with
   `webhookKey` and `url` (`<port>/ingest/<key>`; the real one is https://ingest.getport.io/<key>).
   Ingest answers 202 and maps synchronously (Port maps asynchronously); a bad signature is 401
@@ -67,6 +71,13 @@ here when the real API is seen to differ:
   any one matches; a request id seen before is answered 202 and skipped. Entities are upserted
   with merge (only the mapped fields change) and missing related entities created; a mapping
   that fails is logged in `port.webhooks.log`, not reported to the sender.
+- Port webhook reads and `security.secret`: Port's spec documents no success response for
+  `/v1/webhooks` and its docs say only that answers hold "the complete configuration". By
+  default answers show the secret, a guess resting on Port's own Terraform provider
+  (`port_webhook`), which reads `security.secret` back into state as a plain, non-sensitive
+  attribute and would show a change on every plan if Port hid it (its acceptance tests never
+  set a secret, so nothing confirms it). `port.webhooks.secret_on_read` makes answers leave
+  it out ("absent"), null it ("null") or mask it ("masked": "********") instead.
 """
 
 from __future__ import annotations

@@ -150,6 +150,20 @@ class PagerDutyState(PagerDutyDirectory):
             self.emit_service(service, "service.updated")
             return service
 
+    def move_incident(
+        self, incident_id: str, service_id: str, agent: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Move an incident to another service (PagerDuty's web app does; REST cannot) and
+        emit incident.service_updated, matched against the new service's subscriptions."""
+        with self.lock:
+            incident = self.incidents[incident_id]
+            if service_id not in self.services:
+                raise KeyError(f"no service {service_id}")
+            incident["service"] = self.ref("service", service_id)
+            self.touch(incident)
+            self.emit_incident(incident, "incident.service_updated", agent)
+            return incident
+
     def delete_service(self, service_id: str) -> None:
         """Remove a service (not its incidents) and emit service.deleted."""
         with self.lock:

@@ -31,6 +31,7 @@ INCIDENT_EVENTS = (
     "incident.reassigned",
     "incident.reopened",
     "incident.resolved",
+    "incident.service_updated",
     "incident.triggered",
     "incident.unacknowledged",
 )

@@ -6,6 +6,10 @@ de-duplicated on `requestIdentifierPath`, and mapped as Port does: each mapping'
 `{body, headers, queryParams}` (`filter`, then `itemsToParse` binding `.item`, then the
 `entity` fields), and the entity is upserted with merge (only the mapped fields change) or, for
 `operation: delete`, deleted. Mapping failures land in `PortWebhookStore.log`, not in errors.
+
+`PortWebhookStore.secret_on_read` says how a read (every API answer) shows `security.secret`:
+"shown" (the default), "absent" (no key), "null" or "masked" ("********"). Port does not
+document it; see the package docstring for the evidence.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ _SECURITY_KEYS = {
 }
 _ENTITY_KEYS = {"identifier", "title", "icon", "team", "properties", "relations"}
 _ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
+SECRET_ON_READ = ("shown", "absent", "null", "masked")
+MASK = "********"
 
 
 def not_found(message: str) -> PortError:
@@ -67,10 +73,29 @@ class PortWebhookStore:
         self.seen: dict[str, set[str]] = {}
         self.log: list[dict[str, Any]] = []  # one record per ingested request
         self.ingest_url = "https://ingest.getport.io"
+        self._read_mode = "shown"
+
+    @property
+    def secret_on_read(self) -> str:
+        """How answers show `security.secret`: one of `SECRET_ON_READ`."""
+        return self._read_mode
+
+    @secret_on_read.setter
+    def secret_on_read(self, value: str) -> None:
+        if value not in SECRET_ON_READ:
+            raise ValueError(f"secret_on_read must be one of {SECRET_ON_READ}, not {value!r}")
+        self._read_mode = value
 
     def view(self, webhook: dict[str, Any]) -> dict[str, Any]:
-        """A webhook as the API answers: with its key and ingest URL; the secret is shown."""
+        """A webhook as the API answers: with its key and ingest URL, and the secret as
+        `secret_on_read` says (only a secret that is set is hidden)."""
         shown: dict[str, Any] = json.loads(json.dumps(webhook))
+        security = shown.get("security") or {}
+        if security.get("secret") and self._read_mode != "shown":
+            if self._read_mode == "absent":
+                del security["secret"]
+            else:
+                security["secret"] = None if self._read_mode == "null" else MASK
         return shown
 
     # ------------------------------------------------------------------ validation

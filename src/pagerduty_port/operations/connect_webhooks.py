@@ -18,13 +18,41 @@ from ..errors import ActionError, InputError
 from .common import CommonSettings
 from .protocols import InputSource
 from .runtime import Runtime
-from .webhook_port import blueprint_properties, desired_webhook, mask_webhook, port_webhooks
+from .webhook_port import (
+    blueprint_properties,
+    desired_webhook,
+    mask_webhook,
+    port_webhooks,
+    security_state,
+    shown_secret,
+)
 from .webhook_scope import IDENTIFIER_RE, MAX_IDENTIFIER, ConnectSettings, Scope, parse_scope
 from .webhook_subscriptions import create_subscription, list_subscriptions, update_subscription
 
 
 def _q(value: str) -> str:
     return quote(value, safe="")
+
+
+def _check_hidden_secret(
+    webhook: dict[str, Any], identifier: str, subscription: dict[str, Any]
+) -> None:
+    """Port's read shows no secret for a webhook whose subscription exists: connected if our
+    security settings are in place (Port may hide secrets on read), else the secret is lost."""
+    state = security_state(webhook)
+    if state == "in place":
+        return
+    why = (
+        "Port no longer holds its signing secret (the webhook has no security settings)"
+        if state == "none"
+        else "the Port webhook's security settings differ from the ones wanted, and Port "
+        "does not show the secret to send them again with"
+    )
+    raise ActionError(
+        f"PagerDuty subscription {subscription['id']} delivers to Port webhook {identifier}, "
+        f"but {why}; PagerDuty shows a secret only once. Run again with input "
+        "'rotate_secret: true' to replace the subscription."
+    )
 
 
 class ConnectWebhooks:
@@ -135,25 +163,22 @@ class ConnectWebhooks:
             reporter.progress(f"Deleted duplicate subscription {extra['id']}.")
             changes += 1
         subscription = mine[0] if mine else None
-        secret = (webhook.get("security") or {}).get("secret")
+        secret = shown_secret(webhook)
+        unseen = False  # Port hides the secret but holds the settings made with it
         replaced: dict[str, Any] | None = None
-        if subscription is not None and not secret:
-            if not settings.rotate_secret:
-                raise ActionError(
-                    f"PagerDuty subscription {subscription['id']} delivers to Port webhook "
-                    f"{identifier}, but Port no longer holds its signing secret (PagerDuty shows "
-                    "it only once). Run again with input 'rotate_secret: true' to replace the "
-                    "subscription."
-                )
+        if subscription is not None and settings.rotate_secret:
             replaced, subscription = subscription, None
-        elif subscription is not None and settings.rotate_secret:
-            replaced, subscription = subscription, None
+        elif subscription is not None and secret is None:
+            _check_hidden_secret(webhook, identifier, subscription)
+            unseen = True
         if subscription is None:
             subscription, secret = create_subscription(runtime, client, settings, url, scope)
             changes += 1
         else:
             changes += update_subscription(runtime, client, settings, subscription, scope)
         desired = desired_webhook(settings, identifier, secret)
+        if unseen:  # security is left as it is: sent without the secret it would drop it
+            desired["enabled"] = True
         patch = {k: v for k, v in desired.items() if k != "identifier" and webhook.get(k) != v}
         if patch:
             port.request("PATCH", f"/v1/webhooks/{_q(identifier)}", body=patch)
@@ -219,7 +244,15 @@ class ConnectWebhooks:
             entity = mapping["entity"]
             fresh = [k for k in ("title", "icon", "team") if k in entity]
             fresh += list(entity["properties"]) + [f"relations.{k}" for k in entity["relations"]]
+            lagging = derived.lagging.get(mapping["blueprint"], [])
+            fresh = [name for name in fresh if name not in lagging]
             lines.append(f"- **{mapping['blueprint']}** real time: {', '.join(fresh) or 'none'}")
+            if lagging:
+                lines.append(
+                    f"- **{mapping['blueprint']}** written with every incident event, but "
+                    "PagerDuty sends no event when only these change, so such an edit waits "
+                    f"for the next event or sync: {', '.join(lagging)}"
+                )
         for label, names in derived.sync_only.items():
             lines.append(f"- **{label}** sync only: {', '.join(names) or 'none'}")
         lines += [f"- {note}" for note in derived.notes]

@@ -10,9 +10,40 @@ from ..clients.port import PortClient
 from .runtime import Runtime
 from .webhook_scope import DESCRIPTION, SIGNATURE_HEADER, TITLE, ConnectSettings
 
+#: The security settings besides the secret; Port may hide the secret on read, not these.
+SECURITY_SETTINGS = {
+    "signatureHeaderName": SIGNATURE_HEADER,
+    "signatureAlgorithm": "sha256",
+    "signaturePrefix": "v1=",
+    "requestIdentifierPath": ".body.event.id",
+}
+_MASK_CHARS = set("*\u2022")
+_MASK_WORDS = {"redacted", "hidden", "masked", "secret"}
+
 
 def _q(value: str) -> str:
     return quote(value, safe="")
+
+
+def shown_secret(webhook: dict[str, Any]) -> str | None:
+    """The signing secret as Port's read shows it; None when absent, null or masked (Port
+    documents no read response, so a hidden secret is not taken to be a lost one)."""
+    value = (webhook.get("security") or {}).get("secret")
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if set(value) <= _MASK_CHARS or value.strip("[]<>() ").lower() in _MASK_WORDS:
+        return None
+    return value
+
+
+def security_state(webhook: dict[str, Any]) -> str:
+    """ "in place" (our settings as wanted), "none" (no security at all) or "different"."""
+    security = webhook.get("security") or {}
+    if all(security.get(k) == v for k, v in SECURITY_SETTINGS.items()):
+        return "in place"
+    if not any(security.get(k) for k in (*SECURITY_SETTINGS, "secret")):
+        return "none"
+    return "different"
 
 
 def port_webhooks(port: PortClient, base: str) -> dict[str, dict[str, Any]]:
@@ -36,10 +67,7 @@ def blueprint_properties(port: PortClient, derived: Derived) -> dict[str, set[st
 
 
 def mask_webhook(runtime: Runtime, webhook: dict[str, Any]) -> None:
-    for value in (
-        webhook.get("webhookKey"),
-        (webhook.get("security") or {}).get("secret"),
-    ):
+    for value in (webhook.get("webhookKey"), shown_secret(webhook)):
         if value:
             runtime.reporter.mask(str(value))
 
@@ -47,20 +75,16 @@ def mask_webhook(runtime: Runtime, webhook: dict[str, Any]) -> None:
 def desired_webhook(
     settings: ConnectSettings, identifier: str, secret: str | None
 ) -> dict[str, Any]:
-    security: dict[str, Any] = {
-        "signatureHeaderName": SIGNATURE_HEADER,
-        "signatureAlgorithm": "sha256",
-        "signaturePrefix": "v1=",
-        "requestIdentifierPath": ".body.event.id",
-    }
-    if secret is not None:
-        security["secret"] = secret
-    return {
+    """The webhook as wanted. Security goes only with its secret: settings stored without one
+    would later read as a webhook whose (hidden) secret is in place."""
+    body: dict[str, Any] = {
         "identifier": identifier,
         "title": TITLE[:30],
         "description": DESCRIPTION,
         "icon": "pagerduty",
         "enabled": secret is not None,
         "mappings": settings.derived.mappings,
-        "security": security,
     }
+    if secret is not None:
+        body["security"] = {**SECURITY_SETTINGS, "secret": secret}
+    return body

@@ -20,6 +20,7 @@ from .events import (
     INCIDENT_EVENTS,
     SERVICE_DELETE_EVENTS,
     SERVICE_UPSERT_EVENTS,
+    UNEVENTED_INCIDENT_FIELDS,
     incident_data,
     sample_incident,
     sample_service,
@@ -46,6 +47,8 @@ class Derived:
     mappings: list[dict[str, Any]] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     sync_only: dict[str, list[str]] = field(default_factory=dict)  # "<kind> -> <blueprint>"
+    #: By blueprint: mapped fields read from an incident field whose edit alone sends no event.
+    lagging: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     incident_blueprints: list[str] = field(default_factory=list)
 
@@ -96,6 +99,25 @@ def _entity(
     return entity
 
 
+def _lagging(spec: ResourceSpec, entity: dict[str, Any], rest: Any, data: Any) -> list[str]:
+    """The entity's fields whose value moves with `UNEVENTED_INCIDENT_FIELDS`: found by
+    editing those fields in the sample and seeing which mapped values change."""
+    edits = {f: f"{rest[f]} (edited)" for f in UNEVENTED_INCIDENT_FIELDS}
+    edited = incident_data({**rest, **edits})
+    mapping: EntityMapping = spec.mapping
+    fields: list[tuple[str, str]] = [
+        (k, getattr(mapping, k)) for k in ("title", "icon", "team") if k in entity
+    ]
+    fields += [(k, mapping.properties[k]) for k in entity["properties"]]
+    fields += [(f"relations.{k}", mapping.relations[k]) for k in entity["relations"]]
+    where, name = spec.where, spec.input_name
+    return [
+        label
+        for label, expression in fields
+        if _evaluate(expression, data, where, name) != _evaluate(expression, edited, where, name)
+    ]
+
+
 def _selector(spec: ResourceSpec, rest: Any, data: Any) -> str | None:
     """The selector as a filter clause; None when the event cannot decide it."""
     if spec.query.strip() == "true":
@@ -137,6 +159,9 @@ def derive(mapping: MappingConfig) -> Derived:
             derived.notes.append(f"{spec.where}: events do not carry its identifier; sync only.")
             continue
         derived.sync_only[label] = sync_only
+        if spec.kind == "incidents":
+            lagging = derived.lagging.setdefault(blueprint, [])
+            lagging += [f for f in _lagging(spec, entity, rest, data) if f not in lagging]
         events: tuple[str, ...]
         if spec.kind == "incidents":
             events = INCIDENT_EVENTS

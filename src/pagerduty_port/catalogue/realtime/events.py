@@ -22,7 +22,11 @@ INCIDENT_EVENTS = (
     "incident.escalated",
     "incident.delegated",
     "incident.priority_updated",
+    "incident.service_updated",  # moved to another service: the pagerdutyService relation
 )
+#: Incident fields PagerDuty sends no v3 event for when they alone change (its documented
+#: list has none for them): written with any incident event, they can lag until the next one.
+UNEVENTED_INCIDENT_FIELDS = ("title", "urgency")
 SERVICE_UPSERT_EVENTS = ("service.created", "service.updated")
 SERVICE_DELETE_EVENTS = ("service.deleted",)
 
