@@ -7,9 +7,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..clients.pagerduty import PagerDutyClient
-from ..errors import ActionError, InputError, PagerDutyError
+from ..errors import InputError, PagerDutyError
 from .common import SERVICE_BLUEPRINT, CommonSettings
 from .incident_report import record_incident
+from .lookup import resolve_priority
 from .protocols import InputSource
 from .runtime import Runtime
 
@@ -86,22 +87,6 @@ class CreateIncident:
         )
 
     @staticmethod
-    def resolve_priority(client: PagerDutyClient, wanted: str) -> str:
-        """The ID of priority `wanted`, given as an ID or as its name (P1, "SEV-1"...)."""
-        priorities = [p for page in client.iter_pages("/priorities", "priorities") for p in page]
-        for priority in priorities:
-            if wanted == priority.get("id"):
-                return wanted
-        for priority in priorities:
-            if wanted.casefold() == str(priority.get("name", "")).casefold():
-                return str(priority["id"])
-        names = ", ".join(str(p.get("name")) for p in priorities) or "none (priorities are off)"
-        raise ActionError(
-            f"Input 'priority': {wanted!r} is neither the ID nor the name of a priority in this "
-            f"PagerDuty account; its priorities are: {names}."
-        )
-
-    @staticmethod
     def incident_body(settings: CreateIncidentSettings) -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": "incident",
@@ -139,7 +124,7 @@ class CreateIncident:
         reporter.start(f"Opening a PagerDuty incident on service {settings.service}.")
         client = runtime.pagerduty()
         if settings.priority:
-            settings = replace(settings, priority=self.resolve_priority(client, settings.priority))
+            settings = replace(settings, priority=resolve_priority(client, settings.priority))
 
         incident = self._existing(client, settings)
         adopted = incident is not None

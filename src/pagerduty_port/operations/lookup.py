@@ -1,5 +1,5 @@
-"""Find PagerDuty users and escalation policies by what a Port user types: an ID or an
-email / an exact name. Each failure names the input it came from."""
+"""Find PagerDuty users, escalation policies and priorities by what a Port user types: an ID,
+an email or an exact name. Each failure names the input it came from."""
 
 from __future__ import annotations
 
@@ -72,4 +72,20 @@ def resolve_policy(client: PagerDutyClient, value: str, input_name: str) -> dict
     raise ActionError(
         f"Input '{input_name}': {value!r} is neither the ID nor the exact name of an escalation "
         "policy in this PagerDuty account."
+    )
+
+
+def resolve_priority(client: PagerDutyClient, wanted: str) -> str:
+    """The ID of priority `wanted`, given as an ID or as its name (P1, "SEV-1"...)."""
+    priorities = [p for page in client.iter_pages("/priorities", "priorities") for p in page]
+    for priority in priorities:
+        if wanted == priority.get("id"):
+            return wanted
+    for priority in priorities:
+        if wanted.casefold() == str(priority.get("name", "")).casefold():
+            return str(priority["id"])
+    names = ", ".join(str(p.get("name")) for p in priorities) or "none (priorities are off)"
+    raise ActionError(
+        f"Input 'priority': {wanted!r} is neither the ID nor the name of a priority in this "
+        f"PagerDuty account; its priorities are: {names}."
     )

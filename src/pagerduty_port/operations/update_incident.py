@@ -12,9 +12,8 @@ from ..clients.pagerduty import PagerDutyClient
 from ..errors import ActionError, InputError, PagerDutyError
 from ..formats import EMAIL_RE, PAGERDUTY_ID_RE
 from .common import CommonSettings
-from .create_incident import CreateIncident
 from .incident_report import record_incident
-from .lookup import resolve_user
+from .lookup import resolve_priority, resolve_user
 from .protocols import InputSource
 from .runtime import Runtime
 from .write_once import create_once
@@ -183,11 +182,7 @@ class UpdateIncident:
         reporter.start(f"Updating PagerDuty incident {settings.incident_id}.")
         current = self._read(client, settings.incident_id)
         assignee_ids = self._assignee_ids(client, settings)
-        priority_id = (
-            CreateIncident.resolve_priority(client, settings.priority)
-            if settings.priority
-            else None
-        )
+        priority_id = resolve_priority(client, settings.priority) if settings.priority else None
         changes = self.changes(current, settings, assignee_ids, priority_id)
         self._refuse_resolved(current, settings, changes)
         done: list[str] = []
