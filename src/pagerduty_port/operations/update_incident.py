@@ -180,7 +180,8 @@ class UpdateIncident:
         reporter = runtime.reporter
         client = runtime.pagerduty()
         reporter.start(f"Updating PagerDuty incident {settings.incident_id}.")
-        current = self._read(client, settings.incident_id)
+        includes = runtime.common.mapping.includes("incidents")
+        current = self._read(client, settings.incident_id, includes)
         assignee_ids = self._assignee_ids(client, settings)
         priority_id = resolve_priority(client, settings.priority) if settings.priority else None
         changes = self.changes(current, settings, assignee_ids, priority_id)
@@ -211,11 +212,13 @@ class UpdateIncident:
                 f"Incident #{current.get('incident_number')} is already "
                 f"{current.get('status')} with the requested values; nothing to change."
             )
+        added = False
         if settings.note:
             added = self._add_note(runtime, current["id"], settings)
             done.append("note added" if added else "note already there")
-        includes = runtime.common.mapping.includes("incidents")
-        incident = client.get_incident(current["id"], include=includes)
+        # Read it again only when this run changed it; an idempotent retry needs no second read.
+        changed = bool(changes) or added
+        incident = client.get_incident(current["id"], include=includes) if changed else current
         number = incident.get("incident_number")
         record_incident(
             runtime,
@@ -236,9 +239,11 @@ class UpdateIncident:
         return f"→ {value}"
 
     @staticmethod
-    def _read(client: PagerDutyClient, incident_id: str) -> dict[str, Any]:
+    def _read(
+        client: PagerDutyClient, incident_id: str, includes: tuple[str, ...]
+    ) -> dict[str, Any]:
         try:
-            return client.get_incident(incident_id)
+            return client.get_incident(incident_id, include=includes)
         except PagerDutyError as exc:
             if exc.status == 404:
                 raise ActionError(
