@@ -32,7 +32,7 @@ class Runtime:
     policy: RetryPolicy = field(default_factory=RetryPolicy)  # for every client built here
     sleep: Callable[[float], None] = time.sleep
     _pagerduty: PagerDutyClient | None = field(default=None, repr=False)
-    _enricher: PagerDutyReader | None = field(default=None, repr=False)
+    _enricher: PagerDutyReader | None = field(default=None, repr=False)  # built when needed
 
     def pagerduty(self) -> PagerDutyClient:
         """The REST client; operations that reach here have checked the token is present."""
@@ -78,7 +78,7 @@ class Runtime:
         for resource in mapping.resources_for(kind):
             item = dict(obj)
             if kind in ENRICHED_KINDS:
-                self._reader().enrich(resource, [item])
+                self._enricher_reader().enrich(resource, [item])
             result = resource.map_page([item])
             if result.errors:
                 raise ActionError(
@@ -92,7 +92,7 @@ class Runtime:
             )
         return entities
 
-    def _reader(self) -> PagerDutyReader:
+    def _enricher_reader(self) -> PagerDutyReader:
         """The sync's reader, for its enrichments (on-call users, e-mails, analytics)."""
         if self._enricher is None:
             self._enricher = PagerDutyReader(
